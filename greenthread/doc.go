@@ -1,0 +1,25 @@
+// Package greenthread is eventlet's greenthread module and greenlet's
+// switching, on a greenhub hub.
+//
+// Spawn starts a green thread and returns a *Thread[T] whose Wait returns
+// the function's result (eventlet's spawn and GreenThread); SpawnN starts
+// one with no result object (spawn_n, cheaper); SpawnAfter starts one after
+// a delay and can be cancelled before then (spawn_after). Sleep and Yield
+// (eventlet's sleep(s) and sleep(0)) suspend the caller.
+//
+// Greenlets are the lower level: a Greenlet runs only when switched to,
+// Switch passes a value in both directions, Throw raises an error at the
+// target's switch, and when a greenlet's function returns its result goes
+// to its parent. The hub's green threads are greenlets whose parent is the
+// hub, as in eventlet.
+//
+// Failure stays inside the green thread: a panic is recovered and becomes
+// the thread's error (a *hub.PanicError with the stack), delivered to Wait
+// and to linked functions. Kill unwinds the target from its blocking point
+// (deferred calls run) and Wait then returns an error that errors.Is
+// ErrKilled; a thread killed or cancelled before it started never runs.
+//
+// Every function here is for the hub's green threads (and, for the ones
+// that do not block, hub callbacks). Called from another goroutine they
+// return an error that errors.Is hub.ErrOutside and touch nothing.
+package greenthread

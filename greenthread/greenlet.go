@@ -1,0 +1,83 @@
+package greenthread
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/greenhub/greenhub/hub"
+)
+
+// ErrDead is returned by a switch to a greenlet that has ended.
+var ErrDead = errors.New("greenthread: switch to a dead greenlet")
+
+// Greenlet is greenlet's greenlet on a greenhub hub: a coroutine that runs
+// only when switched to. Its function receives the value of the first
+// switch into it; when it returns, its result goes to its parent — the
+// parent's pending Switch returns it — as greenlet does. A Greenlet is a
+// small value; two Greenlets are equal when they are the same greenlet.
+//
+// Green threads are greenlets too (with the hub as parent): Current returns
+// the caller as a Greenlet, so a spawned green thread can be switched back
+// to by the greenlets it switched into.
+type Greenlet struct {
+	g *hub.G
+}
+
+// NewGreenlet creates a greenlet that will run fn (greenlet.greenlet(run,
+// parent)). A zero parent means the caller.
+func NewGreenlet(h *hub.Hub, fn func(arg any) (any, error), parent Greenlet) (Greenlet, error) {
+	g, err := h.NewGreenlet(fn, parent.g, nil)
+	if err != nil {
+		return Greenlet{}, fmt.Errorf("greenthread: new greenlet: %w", err)
+	}
+	return Greenlet{g: g}, nil
+}
+
+// Current returns the calling green thread or greenlet, or the zero
+// Greenlet if the caller is not one of h's.
+func Current(h *hub.Hub) Greenlet { return Greenlet{g: h.Current()} }
+
+// G returns the hub's record of the greenlet.
+func (gl Greenlet) G() *hub.G { return gl.g }
+
+// Dead reports whether the greenlet's function has returned (or it was
+// killed).
+func (gl Greenlet) Dead() bool { return gl.g.Dead() }
+
+// Parent returns the greenlet that receives the result when this one
+// ends; for a green thread, the hub loop.
+func (gl Greenlet) Parent() Greenlet { return Greenlet{g: gl.g.Parent()} }
+
+// SetParent changes the parent; a cycle is refused.
+func (gl Greenlet) SetParent(p Greenlet) error { return gl.g.SetParent(p.g) }
+
+// Switch suspends the caller and runs gl, handing it v: the first switch
+// into a greenlet passes v to its function, later ones make gl's own
+// pending Switch return v. Switch returns when something switches back to
+// the caller, with the value (and error) handed over then. Switching to a
+// dead greenlet returns ErrDead; switching to a greenlet of another hub, or
+// calling from outside a green thread, returns an error that errors.Is
+// hub.ErrOutside.
+func (gl Greenlet) Switch(v any) (any, error) {
+	if gl.g == nil {
+		return nil, errors.New("greenthread: switch to the zero Greenlet")
+	}
+	if gl.g.Dead() {
+		return nil, ErrDead
+	}
+	v, err := gl.g.Hub().Switch(gl.g, v)
+	if errors.Is(err, hub.ErrOutside) || errors.Is(err, hub.ErrNotGreen) {
+		return nil, fmt.Errorf("greenthread: switch to %s: %w", gl.g, err)
+	}
+	return v, err
+}
+
+// Throw switches to gl and makes its pending Switch return err (greenlet's
+// throw); a nil err is ErrKilled (GreenletExit). A greenlet that has not
+// started dies without running, and Throw returns err (nil for ErrKilled).
+func (gl Greenlet) Throw(err error) (any, error) {
+	if gl.g.Dead() {
+		return nil, ErrDead
+	}
+	return gl.g.Hub().Throw(gl.g, err)
+}

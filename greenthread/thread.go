@@ -1,0 +1,239 @@
+package greenthread
+
+import (
+	"errors"
+	"time"
+
+	"github.com/greenhub/greenhub/hub"
+	"github.com/greenhub/greenhub/timers"
+)
+
+// ErrKilled is the error of a killed green thread (eventlet's
+// GreenletExit); it is hub.ErrKilled.
+var ErrKilled = hub.ErrKilled
+
+// ErrStarted is returned by Cancel when the green thread has already
+// started; use Kill.
+var ErrStarted = errors.New("greenthread: already started")
+
+var waitReason = hub.Block("wait")
+
+// Thread is a green thread with a result: eventlet's GreenThread. Its
+// methods are for the hub's green threads; Dead also for hub callbacks.
+type Thread[T any] struct {
+	h       *hub.Hub
+	g       *hub.G
+	timer   *timers.Timer // SpawnAfter's, until it fires
+	value   T
+	err     error
+	dead    bool
+	links   []link[T]
+	linkSeq int
+	waiters []*hub.G
+}
+
+type link[T any] struct {
+	id int
+	fn func(*Thread[T])
+}
+
+// Spawn starts fn in a new green thread of h, queued behind the green
+// threads already ready, and returns its Thread: eventlet's spawn. If the
+// thread cannot be created (the caller is not on h's thread, or h is
+// shutting down) the Thread returned is already dead and Wait reports why.
+func Spawn[T any](h *hub.Hub, fn func() (T, error)) *Thread[T] {
+	t := &Thread[T]{h: h}
+	g, err := h.Spawn(func() error {
+		v, err := fn()
+		t.value = v
+		return err
+	}, exitThread[T])
+	if err != nil {
+		t.dead, t.err = true, err
+		return t
+	}
+	t.g = g
+	g.SetOwner(t)
+	return t
+}
+
+// SpawnAfter is Spawn after d has passed on the hub's clock: eventlet's
+// spawn_after. The green thread exists at once; Cancel before d has passed
+// means it never runs.
+func SpawnAfter[T any](h *hub.Hub, d time.Duration, fn func() (T, error)) *Thread[T] {
+	t := &Thread[T]{h: h}
+	g, err := h.NewGreenlet(func(any) (any, error) {
+		v, err := fn()
+		t.value = v
+		return nil, err
+	}, h.Loop(), exitThread[T])
+	if err != nil {
+		t.dead, t.err = true, err
+		return t
+	}
+	t.g = g
+	g.SetOwner(t)
+	t.timer = h.AfterFunc(d, func() {
+		t.timer = nil
+		if err := h.Start(g); err != nil && !g.Dead() {
+			h.Kill(g) // the hub is stopping: the thread never runs
+		}
+	})
+	return t
+}
+
+// exitThread is every Thread's exit hook: it records the result, runs the
+// linked functions and wakes the waiters. It runs on the ending green
+// thread, or on its killer's if it never started.
+func exitThread[T any](g *hub.G) {
+	t := g.Owner().(*Thread[T])
+	t.err = g.Err()
+	t.dead = true
+	if t.timer != nil {
+		g.Hub().CancelTimer(t.timer)
+		t.timer = nil
+	}
+	links := t.links
+	t.links = nil
+	for _, l := range links {
+		l.fn(t)
+	}
+	for _, w := range t.waiters {
+		g.Hub().Ready(w, nil)
+	}
+	t.waiters = nil
+}
+
+// G returns the hub's record of the green thread (nil if it could not be
+// created).
+func (t *Thread[T]) G() *hub.G { return t.g }
+
+// Dead reports whether the green thread has ended.
+func (t *Thread[T]) Dead() bool { return t.dead }
+
+// Wait blocks the calling green thread until t ends and returns its
+// result: the function's value and error, a *hub.PanicError if it panicked,
+// or an error that errors.Is ErrKilled if it was killed. Any number of
+// green threads may wait. A green thread waiting for itself gets an error.
+func (t *Thread[T]) Wait() (T, error) {
+	for !t.dead {
+		cur := t.h.Current()
+		switch {
+		case cur == nil:
+			var zero T
+			_, err := t.h.Token() // the precise reason: outside, callback, stopped
+			return zero, err
+		case cur == t.g:
+			var zero T
+			return zero, errWaitSelf
+		}
+		if err := t.park(cur); err != nil {
+			var zero T
+			return zero, err
+		}
+	}
+	return t.value, t.err
+}
+
+var errWaitSelf = errors.New("greenthread: a green thread cannot wait for itself")
+
+func (t *Thread[T]) park(cur *hub.G) error {
+	t.waiters = append(t.waiters, cur)
+	defer t.removeWaiter(cur)
+	return t.h.Park(waitReason)
+}
+
+func (t *Thread[T]) removeWaiter(g *hub.G) {
+	for i, w := range t.waiters {
+		if w == g {
+			t.waiters = append(t.waiters[:i], t.waiters[i+1:]...)
+			return
+		}
+	}
+}
+
+// Link arranges for fn to be called with t when t ends, on the ending
+// green thread (eventlet's link). If t has ended already fn is called at
+// once. The returned id is for Unlink.
+func (t *Thread[T]) Link(fn func(*Thread[T])) int {
+	t.linkSeq++
+	if t.dead {
+		fn(t)
+		return t.linkSeq
+	}
+	t.links = append(t.links, link[T]{id: t.linkSeq, fn: fn})
+	return t.linkSeq
+}
+
+// Unlink removes a function added by Link and reports whether it was still
+// pending.
+func (t *Thread[T]) Unlink(id int) bool {
+	for i, l := range t.links {
+		if l.id == id {
+			t.links = append(t.links[:i], t.links[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// Kill ends t: if it has not started it never runs; if it is blocked it is
+// woken at its blocking point and unwound (deferred calls run), like
+// eventlet's GreenletExit. Called from another green thread, Kill returns
+// when t has ended (gevent's kill(block=True)); from a hub callback it only
+// arranges the kill. A green thread killing itself unwinds at once.
+func (t *Thread[T]) Kill() error {
+	if t.dead {
+		return nil
+	}
+	if t.timer != nil {
+		t.h.CancelTimer(t.timer)
+		t.timer = nil
+	}
+	if err := t.h.Kill(t.g); err != nil {
+		return err
+	}
+	if t.h.Current() != nil {
+		t.Wait()
+	}
+	return nil
+}
+
+// Cancel kills t only if it has not started yet (eventlet's cancel): for a
+// SpawnAfter thread before its time. It returns ErrStarted if t is running
+// or has run.
+func (t *Thread[T]) Cancel() error {
+	if t.dead {
+		if t.g != nil && t.g.Started() {
+			return ErrStarted
+		}
+		return nil
+	}
+	if t.g.Started() {
+		return ErrStarted
+	}
+	return t.Kill()
+}
+
+// SpawnN starts fn in a new green thread with no result object: eventlet's
+// spawn_n, cheaper than Spawn. A panic in fn is logged through the hub's
+// logger, since no one can Wait for it.
+func SpawnN(h *hub.Hub, fn func()) error {
+	_, err := h.Spawn(func() error { fn(); return nil }, logFailure)
+	return err
+}
+
+func logFailure(g *hub.G) {
+	var p *hub.PanicError
+	if errors.As(g.Err(), &p) {
+		g.Hub().Logger().Error("greenthread: green thread panicked", "g", g.String(), "panic", p.Value, "stack", string(p.Stack))
+	}
+}
+
+// Sleep suspends the calling green thread for d on the hub's clock
+// (eventlet's sleep); d <= 0 yields.
+func Sleep(h *hub.Hub, d time.Duration) error { return h.Sleep(d) }
+
+// Yield lets every other ready green thread run before the caller goes on:
+// eventlet's sleep(0).
+func Yield(h *hub.Hub) error { return h.Yield() }

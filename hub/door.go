@@ -1,0 +1,106 @@
+package hub
+
+import (
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+)
+
+// door is the one way in for other goroutines (eventlet's
+// call_soon_threadsafe, gnet's Trigger): a locked queue of items and a flag
+// the loop checks once per turn. Submitters wake a blocked poll through the
+// poller's wake-up (an eventfd, EVFILT_USER).
+type door struct {
+	mu      sync.Mutex
+	items   []doorItem
+	spare   []doorItem
+	closed  bool
+	pending atomic.Bool
+}
+
+// doorItem is a function to run on the hub, or a park to end.
+type doorItem struct {
+	fn  func()
+	tok WakeToken
+	err error
+}
+
+func (d *door) add(it doorItem) bool {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return false
+	}
+	d.items = append(d.items, it)
+	d.mu.Unlock()
+	d.pending.Store(true)
+	return true
+}
+
+func (d *door) take() []doorItem {
+	d.pending.Store(false)
+	d.mu.Lock()
+	items := d.items
+	d.items = d.spare[:0]
+	d.mu.Unlock()
+	return items
+}
+
+// close shuts the door and returns what was still queued.
+func (d *door) close() []doorItem {
+	d.mu.Lock()
+	d.closed = true
+	items := d.items
+	d.items = nil
+	d.mu.Unlock()
+	return items
+}
+
+// Submit arranges for fn to run on the hub's thread as a hub callback (it
+// may spawn green threads but not block) and wakes the hub if it is waiting
+// in poll. Any goroutine may call it, before or during Run. Once Submit has
+// returned nil, fn runs exactly once, possibly while the hub shuts down
+// (when Spawn returns ErrStopped). After Run has returned, Submit returns
+// ErrStopped.
+func (h *Hub) Submit(fn func()) error {
+	if !h.door.add(doorItem{fn: fn}) {
+		return ErrStopped
+	}
+	h.wake()
+	return nil
+}
+
+// SubmitReady is ReadyToken for any goroutine: it wakes the park the token
+// names, through the door, with err as Park's result. A stale token does
+// nothing. It returns ErrStopped after Run has returned.
+func (h *Hub) SubmitReady(t WakeToken, err error) error {
+	if !h.door.add(doorItem{tok: t, err: err}) {
+		return ErrStopped
+	}
+	h.wake()
+	return nil
+}
+
+func (h *Hub) runDoor() {
+	items := h.door.take()
+	for i := range items {
+		h.runItem(items[i])
+		items[i] = doorItem{}
+	}
+	h.door.mu.Lock()
+	h.door.spare = items[:0]
+	h.door.mu.Unlock()
+}
+
+func (h *Hub) runItem(it doorItem) {
+	if it.fn == nil {
+		h.readyToken(it.tok, it.err)
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			h.logger.Error("hub: submitted function panicked", "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	it.fn()
+}

@@ -1,0 +1,181 @@
+package hub
+
+import (
+	"fmt"
+	"net"
+
+	"golang.org/x/sys/unix"
+)
+
+var (
+	reasonRead  = "read"
+	reasonWrite = "write"
+)
+
+// FD is a non-blocking file descriptor registered with the hub's poller
+// (the Go runtime's pollDesc, eventlet's listener). It is registered once,
+// edge-triggered, for both directions; a green thread that would block
+// parks on it with WaitRead or WaitWrite and the poller wakes it. One green
+// thread at a time may wait in each direction.
+//
+// Readiness hints save system calls: ReadReady is true until the user of
+// the FD learns the kernel buffer is empty (a short read or EAGAIN) and says
+// so with ClearReadReady; every read event sets it again. The same holds
+// for writes. A read may then skip the system call that would only return
+// EAGAIN.
+//
+// All methods are for the hub's thread.
+type FD struct {
+	h      *Hub
+	sysfd  int
+	seq    uint32
+	reader *G
+	writer *G
+	closed bool
+
+	readReady  bool
+	writeReady bool
+}
+
+// Register puts sysfd, which must be in non-blocking mode, under the hub's
+// poller. The hub owns it from now on: FD.Close closes it, and Run closes
+// it at the end if nobody did.
+func (h *Hub) Register(sysfd int) (*FD, error) {
+	if _, err := h.caller(); err != nil {
+		return nil, err
+	}
+	if h.stopping {
+		return nil, ErrStopped
+	}
+	h.fdSeq++
+	d := &FD{h: h, sysfd: sysfd, seq: h.fdSeq, readReady: true, writeReady: true}
+	if err := h.poller.add(sysfd, d.seq); err != nil {
+		return nil, fmt.Errorf("hub: register fd %d: %w", sysfd, err)
+	}
+	if sysfd >= len(h.fds) {
+		h.fds = append(h.fds, make([]*FD, sysfd+1-len(h.fds)+len(h.fds)/2)...)
+	}
+	h.fds[sysfd] = d
+	h.nfds++
+	return d, nil
+}
+
+func (h *Hub) lookup(fd int, seq uint32, hasSeq bool) *FD {
+	if fd < 0 || fd >= len(h.fds) {
+		return nil
+	}
+	d := h.fds[fd]
+	if d == nil {
+		return nil
+	}
+	if hasSeq && d.seq != seq {
+		return nil
+	}
+	return d
+}
+
+// Sysfd returns the file descriptor number.
+func (d *FD) Sysfd() int { return d.sysfd }
+
+// Hub returns the hub the FD is registered with.
+func (d *FD) Hub() *Hub { return d.h }
+
+// Closed reports whether Close or Release has been called.
+func (d *FD) Closed() bool { return d.closed }
+
+// ReadReady reports whether a read might find data (see FD).
+func (d *FD) ReadReady() bool { return d.readReady }
+
+// ClearReadReady records that the kernel's read buffer was found empty.
+func (d *FD) ClearReadReady() { d.readReady = false }
+
+// WriteReady reports whether a write might find buffer space (see FD).
+func (d *FD) WriteReady() bool { return d.writeReady }
+
+// ClearWriteReady records that the kernel's write buffer was found full.
+func (d *FD) ClearWriteReady() { d.writeReady = false }
+
+// WaitRead parks the calling green thread until the fd may be readable. It
+// returns nil then, net.ErrClosed if the FD is closed meanwhile, the error
+// given to WakeRead (a deadline, a timeout), or ErrBusy at once if another
+// green thread is already waiting to read.
+func (d *FD) WaitRead() error { return d.wait(&d.reader, reasonRead) }
+
+// WaitWrite is WaitRead for writability.
+func (d *FD) WaitWrite() error { return d.wait(&d.writer, reasonWrite) }
+
+func (d *FD) wait(slot **G, what string) error {
+	g, err := d.h.green()
+	if err != nil {
+		return err
+	}
+	if d.closed {
+		return net.ErrClosed
+	}
+	if *slot != nil {
+		return ErrBusy
+	}
+	*slot = g
+	err, killed := d.h.park(g, Reason{What: what, FD: d.sysfd})
+	if *slot == g {
+		*slot = nil
+	}
+	if killed {
+		raiseKill()
+	}
+	return err
+}
+
+// WakeRead wakes the green thread parked in WaitRead, if any, making
+// WaitRead return err. Deadlines use it.
+func (d *FD) WakeRead(err error) bool {
+	d.h.mustCaller()
+	return d.h.ready(d.reader, err)
+}
+
+// WakeWrite is WakeRead for WaitWrite.
+func (d *FD) WakeWrite(err error) bool {
+	d.h.mustCaller()
+	return d.h.ready(d.writer, err)
+}
+
+// Close deregisters the fd, wakes its waiters with net.ErrClosed and closes
+// it, in that order (a waiter never sees a reused fd number). Closing twice
+// returns net.ErrClosed.
+func (d *FD) Close() error {
+	if _, err := d.h.caller(); err != nil {
+		return err
+	}
+	return d.shut(true)
+}
+
+// Release is Close without close(2): the fd is handed back to the caller,
+// in whatever blocking mode it was.
+func (d *FD) Release() (int, error) {
+	if _, err := d.h.caller(); err != nil {
+		return -1, err
+	}
+	return d.sysfd, d.shut(false)
+}
+
+func (d *FD) shut(closeFD bool) error {
+	if d.closed {
+		return net.ErrClosed
+	}
+	d.closed = true
+	h := d.h
+	delErr := h.poller.del(d.sysfd)
+	h.fds[d.sysfd] = nil
+	h.nfds--
+	h.ready(d.reader, net.ErrClosed)
+	h.ready(d.writer, net.ErrClosed)
+	if closeFD {
+		if err := unix.Close(d.sysfd); err != nil {
+			return fmt.Errorf("hub: close fd %d: %w", d.sysfd, err)
+		}
+	}
+	if delErr != nil && delErr != unix.ENOENT && delErr != unix.EBADF {
+		return fmt.Errorf("hub: deregister fd %d: %w", d.sysfd, delErr)
+	}
+	return nil
+}

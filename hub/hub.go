@@ -1,0 +1,676 @@
+package hub
+
+import (
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/greenhub/greenhub/timers"
+)
+
+// pollEvery is how many green threads the hub may resume in a row before it
+// polls for I/O (with timeout 0) even though its ready queue is not empty:
+// the scheduling-tick interval of Go's scheduler and Tokio.
+const pollEvery = 61
+
+const (
+	stateNew int32 = iota
+	stateRunning
+	stateStopped
+)
+
+// Hub is an event loop on one OS thread: a poller, a min-heap of timers and
+// a FIFO ready queue, scheduling green threads that run until they block,
+// sleep or yield. Create one with New and start it with Run.
+//
+// Methods are to be called on the hub's thread — from its green threads or
+// from hub callbacks (timer functions, functions given to Submit) — unless
+// their documentation says any goroutine. Called from elsewhere they return
+// ErrOutside (or panic with it where they return no error) and leave the hub
+// untouched.
+type Hub struct {
+	clock   timers.Clock
+	virtual *timers.Virtual // the clock, if it is virtual
+	timers  timers.Heap
+	now     time.Duration // clock read at the start of this turn, if nowValid
+	nowOK   bool
+
+	runq  runQueue
+	ticks int // green threads resumed since the last poll
+
+	poller *poller
+	waker  atomic.Pointer[poller] // the poller, for wake-ups from other goroutines
+	fds    []*FD                  // registered file descriptors by number
+	nfds   int
+	fdSeq  uint32
+
+	loop          *G                // the hub loop itself, at the bottom of the call chain
+	current       atomic.Pointer[G] // the G that last started running on the hub's thread
+	loopGoroutine atomic.Uintptr
+	transferTo    *G // destination of the switch under way (see transfer)
+	nextID        uint64
+	liveHead      *G
+	liveTail      *G
+	live          int
+	pool          coroPool
+
+	door    door
+	wakeSig atomic.Uint32 // 1 while a wake-up of the poller is outstanding
+	offload offloadPool
+
+	tracer   Tracer
+	watchdog *watchdog
+	logger   *slog.Logger
+	waitAll  bool
+
+	state    atomic.Int32
+	stopping bool
+	mainDone bool
+	mainErr  error
+	stats    Stats
+}
+
+// Stats are counters of what the hub did, for tests and benchmarks.
+type Stats struct {
+	Turns      uint64 // loop iterations
+	Resumes    uint64 // green threads resumed from the ready queue
+	Polls      uint64 // poll system calls made
+	Skipped    uint64 // periodic polls skipped because there was nothing to poll
+	Spawned    uint64 // green threads and greenlets created
+	Coroutines uint64 // coroutines created (the others were reused)
+}
+
+// New returns a hub configured by opts. It holds no OS resources until Run.
+func New(opts ...Option) *Hub {
+	h := &Hub{
+		clock:  timers.NewReal(),
+		logger: slog.Default(),
+		pool:   coroPool{max: 256},
+	}
+	h.offload.max = 16
+	h.loop = &G{h: h, state: gRunning, onChain: true, parent: nil}
+	for _, o := range opts {
+		o.apply(h)
+	}
+	h.virtual, _ = h.clock.(*timers.Virtual)
+	return h
+}
+
+// Run runs the hub on the calling goroutine, locked to its OS thread, until
+// main returns, and returns main's error (a *PanicError if main panicked).
+// main runs as the hub's first green thread. When it returns, the green
+// threads still alive are killed and unwound (their deferred calls run),
+// offloaded work is waited for, functions still queued by Submit run, every
+// file descriptor the hub owns is closed, and no goroutine is left behind.
+// With the WaitForAll option Run instead waits for every green thread to
+// end on its own.
+//
+// Run may be called once per hub.
+func (h *Hub) Run(main func() error) error {
+	if !h.state.CompareAndSwap(stateNew, stateRunning) {
+		return ErrRunning
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	p, err := newPoller()
+	if err != nil {
+		h.state.Store(stateStopped)
+		h.door.close()
+		return fmt.Errorf("hub: %w", err)
+	}
+	h.poller = p
+	h.waker.Store(p)
+	h.wakeSig.Store(0)
+	h.loop.goroutine = getg()
+	h.loopGoroutine.Store(h.loop.goroutine)
+	h.current.Store(h.loop)
+	if h.virtual != nil {
+		defer h.virtual.OnAdvance(h.wake)()
+	}
+	if h.watchdog != nil {
+		h.watchdog.start(h)
+	}
+	h.spawn(main, func(g *G) {
+		h.mainDone = true
+		h.mainErr = g.err
+	})
+	for !h.done() {
+		h.turn()
+	}
+	h.shutdown()
+	return h.mainErr
+}
+
+// done reports whether Run's work is over: main returned and, with
+// WaitForAll, every other green thread too.
+func (h *Hub) done() bool {
+	return h.mainDone && (!h.waitAll || h.live == 0)
+}
+
+// leaving reports whether the loop running now — Run's, or shutdown's —
+// ends after this turn.
+func (h *Hub) leaving() bool {
+	if h.stopping {
+		return h.live == 0
+	}
+	return h.done()
+}
+
+// turn is one iteration of the loop, phase by phase.
+func (h *Hub) turn() {
+	h.stats.Turns++
+	h.runTimers()
+	h.runReady()
+	h.poll()
+	if h.door.pending.Load() {
+		h.runDoor()
+	}
+}
+
+// runTimers fires the timers that are due. The clock is read once, and only
+// if a timer is pending; at most the timers pending when the phase began
+// fire, so a timer that re-arms itself for "now" cannot hold the loop.
+func (h *Hub) runTimers() {
+	h.nowOK = false
+	n := h.timers.Len()
+	if n == 0 {
+		return
+	}
+	h.now, h.nowOK = h.clock.Now(), true
+	for ; n > 0; n-- {
+		t := h.timers.PopDue(h.now)
+		if t == nil {
+			return
+		}
+		if h.tracer != nil {
+			h.tracer.TimerFire(t)
+		}
+		t.F()
+	}
+}
+
+// runReady resumes the green threads that were ready when the batch began,
+// stopping early when the periodic poll is due.
+func (h *Hub) runReady() {
+	for n := h.runq.len(); n > 0 && h.ticks < pollEvery; n-- {
+		g := h.runq.pop()
+		if g.state == gDead { // killed before it started
+			continue
+		}
+		h.ticks++
+		h.stats.Resumes++
+		if h.tracer != nil {
+			h.tracer.Switch(h.loop, g)
+		}
+		h.transfer(h.loop, g)
+		if h.watchdog != nil {
+			h.watchdog.running(h.watchdog.loopGoid)
+		}
+	}
+}
+
+// poll waits for I/O: not at all while green threads are ready (except
+// every pollEvery resumptions, with timeout 0), until the earliest timer if
+// one is pending, else until an event or a wake-up. With no file descriptor
+// registered and no wake-up outstanding a zero-timeout poll has nothing to
+// find and is skipped. A virtual clock in auto-jump mode is moved to the
+// earliest deadline when nothing else can happen.
+func (h *Hub) poll() {
+	if h.leaving() {
+		return // the loop is about to end: wait for nothing
+	}
+	timeout := time.Duration(-1)
+	var jumpTo *timers.Timer
+	switch t := h.timers.Peek(); {
+	case h.runq.len() > 0:
+		if h.ticks < pollEvery {
+			return
+		}
+		timeout = 0
+	case t == nil:
+	case h.virtual == nil:
+		if !h.nowOK {
+			h.now, h.nowOK = h.clock.Now(), true
+		}
+		timeout = max(t.When()-h.now, 0)
+	case h.virtual.AutoJump():
+		timeout, jumpTo = 0, t
+	}
+	h.ticks = 0
+	if timeout == 0 && h.nfds == 0 && h.wakeSig.Load() == 0 {
+		h.stats.Skipped++
+	} else {
+		h.wait(timeout)
+	}
+	if jumpTo != nil && h.runq.len() == 0 && !h.door.pending.Load() {
+		h.virtual.AdvanceTo(jumpTo.When())
+	}
+}
+
+// wait makes the poll system call and wakes the green threads whose file
+// descriptors are ready.
+func (h *Hub) wait(timeout time.Duration) {
+	h.stats.Polls++
+	if h.tracer != nil {
+		h.tracer.PollBegin(timeout)
+	}
+	if h.watchdog != nil {
+		h.watchdog.polling.Store(true)
+	}
+	events, err := h.poller.wait(timeout)
+	if h.watchdog != nil {
+		h.watchdog.polling.Store(false)
+		h.watchdog.progress.Add(1)
+	}
+	if err != nil {
+		h.logger.Error("hub: poll failed", "err", err)
+	}
+	if h.tracer != nil {
+		h.tracer.PollEnd(len(events))
+	}
+	for i := range events {
+		ev := &events[i]
+		if ev.wake {
+			h.wakeSig.Store(0)
+			continue
+		}
+		d := h.lookup(ev.fd, ev.seq, ev.hasSeq)
+		if d == nil {
+			continue // closed since the kernel queued the event
+		}
+		if ev.readable {
+			d.readReady = true
+			h.ready(d.reader, nil)
+		}
+		if ev.writable {
+			d.writeReady = true
+			h.ready(d.writer, nil)
+		}
+	}
+}
+
+// wake interrupts a blocked poll so the loop looks at its door. Any
+// goroutine may call it; concurrent calls make one system call between two
+// polls. The hub's own thread never needs waking.
+func (h *Hub) wake() {
+	if getg() == h.loopGoroutine.Load() {
+		return
+	}
+	if h.wakeSig.CompareAndSwap(0, 1) {
+		if p := h.waker.Load(); p != nil {
+			if err := p.wake(); err != nil {
+				h.logger.Error("hub: wake-up failed", "err", err)
+			}
+		}
+	}
+}
+
+// shutdown kills what is left, waits for offloaded work, runs what was
+// submitted and releases every resource.
+func (h *Hub) shutdown() {
+	h.stopping = true
+	for h.live > 0 {
+		for g := h.liveHead; g != nil; {
+			next := g.liveNext
+			if !g.killPending {
+				h.kill(g)
+			}
+			g = next
+		}
+		h.turn()
+	}
+	h.offload.close()
+	h.state.Store(stateStopped)
+	for _, it := range h.door.close() {
+		h.runItem(it)
+	}
+	for _, d := range h.fds {
+		if d != nil {
+			d.shut(true)
+		}
+	}
+	for c := h.pool.get(); c != nil; c = h.pool.get() {
+		c.stop()
+	}
+	h.waker.Store(nil)
+	if err := h.poller.close(); err != nil {
+		h.logger.Error("hub: closing the poller", "err", err)
+	}
+	if h.watchdog != nil {
+		h.watchdog.stop()
+	}
+	h.current.Store(nil)
+	h.loopGoroutine.Store(0)
+}
+
+// caller returns the G the calling goroutine is on this hub: the running
+// green thread, or h.loop for hub callbacks. Any other goroutine gets an
+// error and the hub is not touched.
+func (h *Hub) caller() (*G, error) {
+	gp := getg()
+	if cur := h.current.Load(); cur != nil && cur.goroutine == gp {
+		return cur, nil
+	}
+	if gp == h.loopGoroutine.Load() && gp != 0 {
+		return h.loop, nil
+	}
+	switch h.state.Load() {
+	case stateNew:
+		return nil, ErrNotStarted
+	case stateStopped:
+		return nil, ErrStopped
+	}
+	return nil, ErrOutside
+}
+
+// green returns the running green thread, or an error if the caller is a
+// hub callback or not on the hub's thread at all.
+func (h *Hub) green() (*G, error) {
+	g, err := h.caller()
+	if err == nil && g == h.loop {
+		return nil, ErrNotGreen
+	}
+	return g, err
+}
+
+// mustCaller is caller for methods that return no error: misuse is a
+// programming error and panics.
+func (h *Hub) mustCaller() *G {
+	g, err := h.caller()
+	if err != nil {
+		panic(err)
+	}
+	return g
+}
+
+// Current returns the green thread the caller is, or nil if the caller is
+// not one of this hub's green threads (a hub callback, another goroutine).
+// Any goroutine may call it.
+func (h *Hub) Current() *G {
+	g, err := h.green()
+	if err != nil {
+		return nil
+	}
+	return g
+}
+
+// Loop returns the G that stands for the hub loop: the parent of every
+// green thread, the "from" of switches out of the loop in traces.
+func (h *Hub) Loop() *G { return h.loop }
+
+// Stats returns the hub's counters. Hub thread only, or after Run returned.
+func (h *Hub) Stats() Stats { return h.stats }
+
+// Logger returns the hub's logger.
+func (h *Hub) Logger() *slog.Logger { return h.logger }
+
+// Stopping reports whether main has returned and the hub is unwinding the
+// rest. Green threads cannot be spawned any more.
+func (h *Hub) Stopping() bool { return h.stopping }
+
+// spawn creates a green thread and queues it: the hub-thread part of Spawn.
+func (h *Hub) spawn(fn func() error, onExit func(*G)) *G {
+	g := h.newG(h.loop)
+	g.fn, g.onExit = fn, onExit
+	g.state = gReady
+	h.runq.push(g)
+	if h.tracer != nil {
+		h.tracer.Spawn(g)
+	}
+	return g
+}
+
+func (h *Hub) newG(parent *G) *G {
+	h.nextID++
+	h.stats.Spawned++
+	g := &G{h: h, id: h.nextID, parent: parent}
+	if h.liveTail == nil {
+		h.liveHead = g
+	} else {
+		h.liveTail.liveNext = g
+		g.livePrev = h.liveTail
+	}
+	h.liveTail = g
+	h.live++
+	return g
+}
+
+func (h *Hub) unlink(g *G) {
+	if g.livePrev != nil {
+		g.livePrev.liveNext = g.liveNext
+	} else if h.liveHead == g {
+		h.liveHead = g.liveNext
+	} else {
+		return // not on the list
+	}
+	if g.liveNext != nil {
+		g.liveNext.livePrev = g.livePrev
+	} else {
+		h.liveTail = g.livePrev
+	}
+	g.livePrev, g.liveNext = nil, nil
+	h.live--
+}
+
+// Spawn creates a green thread running fn, with the hub loop as parent, and
+// puts it at the back of the ready queue: eventlet's spawn_n at the hub
+// level. onExit, if not nil, runs once when the green thread ends, however
+// it ends (also when it is killed before it started); g.Err tells how.
+func (h *Hub) Spawn(fn func() error, onExit func(*G)) (*G, error) {
+	if _, err := h.caller(); err != nil {
+		return nil, err
+	}
+	if h.stopping {
+		return nil, ErrStopped
+	}
+	return h.spawn(fn, onExit), nil
+}
+
+// NewGreenlet creates a greenlet: a G that runs fn when it is first
+// switched to, with the switch's value as arg, and whose result goes to its
+// parent when it ends (greenlet.greenlet(run, parent)). A nil parent means
+// the caller.
+func (h *Hub) NewGreenlet(fn func(arg any) (any, error), parent *G, onExit func(*G)) (*G, error) {
+	cur, err := h.caller()
+	if err != nil {
+		return nil, err
+	}
+	if h.stopping {
+		return nil, ErrStopped
+	}
+	if parent == nil {
+		parent = cur
+	}
+	if parent.h != h {
+		return nil, ErrOtherHub
+	}
+	g := h.newG(parent)
+	g.greenFn, g.onExit = fn, onExit
+	if h.tracer != nil {
+		h.tracer.Spawn(g)
+	}
+	return g, nil
+}
+
+// Start queues g, a greenlet made by NewGreenlet that has not started, to
+// be run by the hub like a spawned green thread: SpawnAfter creates its
+// green thread at once and starts it when its timer fires. g's parent
+// becomes the hub loop.
+func (h *Hub) Start(g *G) error {
+	if _, err := h.caller(); err != nil {
+		return err
+	}
+	switch {
+	case g.h != h:
+		return ErrOtherHub
+	case h.stopping:
+		return ErrStopped
+	case g.state != gNew:
+		return ErrNotSwitchable
+	}
+	g.parent = h.loop
+	g.state = gReady
+	h.runq.push(g)
+	return nil
+}
+
+// Switch suspends the calling green thread and resumes target directly,
+// without the ready queue, handing it v: greenlet's switch. It returns what
+// is handed back when something switches to the caller again, or the
+// result of a greenlet whose parent the caller is when that greenlet ends.
+// target must be a greenlet not started yet or a G suspended in Switch;
+// anything else gets ErrNotSwitchable.
+func (h *Hub) Switch(target *G, v any) (any, error) {
+	cur, err := h.green()
+	if err != nil {
+		return nil, err
+	}
+	return h.switchTo(cur, target, v, nil)
+}
+
+// Throw switches to target as Switch does, making target's Switch return
+// err instead of a value (greenlet's throw). Throwing into a greenlet that
+// has not started kills it: it never runs, and Throw returns as its parent
+// would. A nil err is ErrKilled.
+func (h *Hub) Throw(target *G, err error) (any, error) {
+	cur, cerr := h.green()
+	if cerr != nil {
+		return nil, cerr
+	}
+	if err == nil {
+		err = ErrKilled
+	}
+	if target.h == h && target.state == gNew {
+		target.err = err
+		h.kill(target)
+		if err == ErrKilled {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return h.switchTo(cur, target, nil, err)
+}
+
+// Park suspends the calling green thread until Ready is called for it (or
+// it is killed) and returns the error passed to Ready. It is the building
+// block of blocking calls in other packages: register the G somewhere a
+// waker will find it, Park, then undo the registration. A kill unwinds the
+// green thread from inside Park with a panic the hub recovers, so undo
+// registrations with defer.
+func (h *Hub) Park(why Reason) error {
+	g, err := h.green()
+	if err != nil {
+		return err
+	}
+	err, killed := h.park(g, why)
+	if killed {
+		raiseKill()
+	}
+	return err
+}
+
+// Ready makes g, parked in Park, runnable: it goes to the back of the ready
+// queue and its Park returns err. It reports false if g was not parked
+// (already woken, running, dead). Hub thread only; other goroutines use
+// SubmitReady.
+func (h *Hub) Ready(g *G, err error) bool {
+	h.mustCaller()
+	return h.ready(g, err)
+}
+
+// WakeToken names one park of one G, so that a late waker — a timer, an
+// offloaded job, a goroutine — cannot wake a later, unrelated park of the
+// same G.
+type WakeToken struct {
+	g   *G
+	seq uint64
+}
+
+// Token returns the token of the calling green thread's next park.
+func (h *Hub) Token() (WakeToken, error) {
+	g, err := h.green()
+	if err != nil {
+		return WakeToken{}, err
+	}
+	return WakeToken{g: g, seq: g.parkSeq + 1}, nil
+}
+
+// G returns the G the token names.
+func (t WakeToken) G() *G { return t.g }
+
+// ReadyToken is Ready for the park the token names; a stale token (the G
+// has been woken since, or parks for something else now) does nothing.
+// Hub thread only.
+func (h *Hub) ReadyToken(t WakeToken, err error) bool {
+	h.mustCaller()
+	return h.readyToken(t, err)
+}
+
+func (h *Hub) readyToken(t WakeToken, err error) bool {
+	if t.g == nil || t.g.parkSeq != t.seq {
+		return false
+	}
+	return h.ready(t.g, err)
+}
+
+// Yield puts the calling green thread at the back of the ready queue and
+// runs the others: eventlet's sleep(0). The periodic poll makes sure a
+// green thread that spins on Yield cannot starve I/O or timers.
+func (h *Hub) Yield() error {
+	g, err := h.green()
+	if err != nil {
+		return err
+	}
+	if g.killPending {
+		g.killPending = false
+		raiseKill()
+	}
+	g.state = gReady
+	h.runq.push(g)
+	h.transfer(g, h.loop)
+	if g.killPending {
+		g.killPending = false
+		raiseKill()
+	}
+	return nil
+}
+
+// Sleep suspends the calling green thread for d on the hub's clock;
+// d <= 0 is Yield. It returns early only with an error (a Timeout, say).
+func (h *Hub) Sleep(d time.Duration) error {
+	if d <= 0 {
+		return h.Yield()
+	}
+	g, err := h.green()
+	if err != nil {
+		return err
+	}
+	t := &g.c.timer
+	h.timers.Schedule(t, h.clock.Now()+d)
+	err, killed := h.park(g, reasonSleep)
+	h.timers.Cancel(t)
+	if killed {
+		raiseKill()
+	}
+	return err
+}
+
+// Kill unwinds g as eventlet's kill does: a green thread that has not
+// started never runs; a parked one is woken at its blocking point and
+// unwinds from there (deferred calls run); the caller killing itself unwinds
+// at once. g's error becomes ErrKilled. Kill does not wait for g to finish
+// unwinding; greenthread's Kill does.
+func (h *Hub) Kill(g *G) error {
+	if _, err := h.caller(); err != nil {
+		return err
+	}
+	if g.h != h {
+		return ErrOtherHub
+	}
+	if g != h.loop {
+		h.kill(g)
+	}
+	return nil
+}

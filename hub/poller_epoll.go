@@ -1,0 +1,109 @@
+//go:build linux
+
+package hub
+
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// wakeTag marks the eventfd's events; real tags carry an fd >= 0.
+const wakeTag = -1
+
+type poller struct {
+	epfd    int
+	eventfd int
+	raw     [maxEvents]unix.EpollEvent
+	events  []event
+}
+
+func newPoller() (*poller, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, err
+	}
+	// Edge-triggered: every write to the eventfd is a new edge, so the
+	// counter never needs reading back (one system call saved per wake).
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLET, Fd: wakeTag}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, efd, &ev); err != nil {
+		unix.Close(efd)
+		unix.Close(epfd)
+		return nil, err
+	}
+	return &poller{epfd: epfd, eventfd: efd, events: make([]event, 0, maxEvents)}, nil
+}
+
+func (p *poller) add(fd int, seq uint32) error {
+	ev := unix.EpollEvent{
+		Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET,
+		Fd:     int32(fd),
+		Pad:    int32(seq),
+	}
+	return unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev)
+}
+
+func (p *poller) del(fd int) error {
+	return unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+}
+
+// wait converts the timeout to epoll's milliseconds, rounding up: a wait
+// of 0.3ms becomes 1ms, never 0 (a busy spin until the deadline).
+func (p *poller) wait(timeout time.Duration) ([]event, error) {
+	ms := -1
+	if timeout >= 0 {
+		ms = int(min((timeout+time.Millisecond-1)/time.Millisecond, 1<<31-1))
+	}
+	n, err := unix.EpollWait(p.epfd, p.raw[:], ms)
+	p.events = p.events[:0]
+	if err != nil {
+		if err == unix.EINTR {
+			return p.events, nil
+		}
+		return p.events, err
+	}
+	for i := range n {
+		r := &p.raw[i]
+		if r.Fd == wakeTag {
+			p.events = append(p.events, event{wake: true})
+			continue
+		}
+		p.events = append(p.events, event{
+			fd:       int(r.Fd),
+			seq:      uint32(r.Pad),
+			hasSeq:   true,
+			readable: r.Events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0,
+			writable: r.Events&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0,
+		})
+	}
+	return p.events, nil
+}
+
+var one = [8]byte{1}
+
+func (p *poller) wake() error {
+	for {
+		_, err := unix.Write(p.eventfd, one[:])
+		switch err {
+		case nil, unix.EAGAIN: // EAGAIN: the counter is full, a wake-up is pending anyway
+			return nil
+		case unix.EINTR:
+			continue
+		}
+		return err
+	}
+}
+
+func (p *poller) close() error {
+	err1 := unix.Close(p.eventfd)
+	err2 := unix.Close(p.epfd)
+	if err1 != nil {
+		return err1
+	}
+	return err2
+}
