@@ -76,8 +76,9 @@ type G struct {
 	reason      Reason
 	parkSeq     uint64 // counts parks; a WakeToken from an older park is stale
 
-	value   any   // what a switch hands over to this G
-	wakeErr error // the error the current park returns
+	value     any   // what a switch hands over to this G
+	wakeErr   error // the error the current park returns
+	interrupt error // an Interrupt that found the G not parked: its next park returns it
 
 	result any
 	err    error
@@ -344,6 +345,10 @@ func (h *Hub) park(g *G, why Reason) (error, bool) {
 	if g.killPending {
 		g.killPending = false
 		return nil, true
+	}
+	if err := g.interrupt; err != nil {
+		g.interrupt = nil
+		return err, false
 	}
 	g.state = gParked
 	g.reason = why

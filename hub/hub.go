@@ -580,6 +580,37 @@ func (h *Hub) Ready(g *G, err error) bool {
 	return h.ready(g, err)
 }
 
+// Interrupt makes g's current blocking call return err, whatever it is
+// blocked on (Sleep, an fd, a queue…): eventlet's Timeout raising into a
+// green thread. If g is parked it is woken now; if it is ready or running,
+// its next park returns err at once without blocking. A later Interrupt
+// replaces an earlier one that has not been delivered. It reports false
+// for a dead g. Hub thread only.
+func (h *Hub) Interrupt(g *G, err error) bool {
+	h.mustCaller()
+	if g.state == gDead || g == h.loop {
+		return false
+	}
+	if g.state == gParked && g.reason != reasonSwitch {
+		g.interrupt = nil
+		return h.ready(g, err)
+	}
+	g.interrupt = err
+	return true
+}
+
+// ClearInterrupt withdraws err if Interrupt left it pending on g and it has
+// not been delivered (a Timeout cancelled before g blocked again). It
+// reports whether it did. Hub thread only.
+func (h *Hub) ClearInterrupt(g *G, err error) bool {
+	h.mustCaller()
+	if g.interrupt != nil && g.interrupt == err {
+		g.interrupt = nil
+		return true
+	}
+	return false
+}
+
 // WakeToken names one park of one G, so that a late waker — a timer, an
 // offloaded job, a goroutine — cannot wake a later, unrelated park of the
 // same G.
