@@ -60,24 +60,39 @@ func (gl Greenlet) SetParent(p Greenlet) error { return gl.g.SetParent(p.g) }
 // hub.ErrOutside.
 func (gl Greenlet) Switch(v any) (any, error) {
 	if gl.g == nil {
-		return nil, errors.New("greenthread: switch to the zero Greenlet")
-	}
-	if gl.g.Dead() {
-		return nil, ErrDead
+		return nil, errZero
 	}
 	v, err := gl.g.Hub().Switch(gl.g, v)
-	if errors.Is(err, hub.ErrOutside) || errors.Is(err, hub.ErrNotGreen) {
-		return nil, fmt.Errorf("greenthread: switch to %s: %w", gl.g, err)
+	if err != nil {
+		return v, switchError(gl, err)
 	}
-	return v, err
+	return v, nil
+}
+
+var errZero = errors.New("greenthread: switch to the zero Greenlet")
+
+// switchError explains a failed switch; errors from the target's side
+// (Throw, a greenlet's failure) pass unchanged.
+func switchError(gl Greenlet, err error) error {
+	switch {
+	case errors.Is(err, hub.ErrNotSwitchable) && gl.g.Dead():
+		return ErrDead
+	case errors.Is(err, hub.ErrOutside), errors.Is(err, hub.ErrNotGreen), errors.Is(err, hub.ErrStopped):
+		return fmt.Errorf("greenthread: switch to %s: %w", gl.g, err)
+	}
+	return err
 }
 
 // Throw switches to gl and makes its pending Switch return err (greenlet's
 // throw); a nil err is ErrKilled (GreenletExit). A greenlet that has not
 // started dies without running, and Throw returns err (nil for ErrKilled).
 func (gl Greenlet) Throw(err error) (any, error) {
-	if gl.g.Dead() {
-		return nil, ErrDead
+	if gl.g == nil {
+		return nil, errZero
 	}
-	return gl.g.Hub().Throw(gl.g, err)
+	v, terr := gl.g.Hub().Throw(gl.g, err)
+	if terr != nil && terr != err {
+		return v, switchError(gl, terr)
+	}
+	return v, terr
 }

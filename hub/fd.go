@@ -35,6 +35,7 @@ type FD struct {
 
 	readReady  bool
 	writeReady bool
+	hup        bool
 }
 
 // Register puts sysfd, which must be in non-blocking mode, under the hub's
@@ -88,6 +89,13 @@ func (d *FD) ReadReady() bool { return d.readReady }
 
 // ClearReadReady records that the kernel's read buffer was found empty.
 func (d *FD) ClearReadReady() { d.readReady = false }
+
+// HungUp reports whether the poller has reported a peer hang-up or an
+// error on the fd (EPOLLRDHUP, EPOLLHUP, EPOLLERR; kqueue's EV_EOF). It
+// stays true. After a hang-up no further edge comes, so a short read must
+// not be taken as "the buffer is empty" then: only EAGAIN may clear
+// ReadReady.
+func (d *FD) HungUp() bool { return d.hup }
 
 // WriteReady reports whether a write might find buffer space (see FD).
 func (d *FD) WriteReady() bool { return d.writeReady }

@@ -190,6 +190,9 @@ func (h *Hub) newCoro() *coro {
 			c.g, g.c = nil, nil
 			h.transferTo = dest
 			if !h.pool.put(c) {
+				// The coroutine ends and the runtime may reuse its
+				// goroutine: the thread check must not match it any more.
+				h.current.Store(h.loop)
 				return
 			}
 			if !yield(struct{}{}) {
@@ -294,11 +297,6 @@ func (h *Hub) finish(g *G) {
 	g.killPending = false
 	g.onChain = false
 	h.unlink(g)
-	if h.current.Load() == g {
-		// The coroutine may now end and its goroutine be reused by the
-		// runtime: the thread check must not match it any more.
-		h.current.Store(h.loop)
-	}
 	if h.tracer != nil {
 		h.tracer.Exit(g, g.err)
 	}
@@ -316,7 +314,8 @@ func (h *Hub) callback(f func(*G), g *G) {
 }
 
 // exitTarget picks where control goes when g ends: the nearest ancestor
-// waiting in a switch (or a greenlet not started yet), else the hub loop.
+// waiting in a switch (or a greenlet not started yet), else the next green
+// thread of the batch, else the hub loop.
 // That ancestor's switch returns g's result; a kill is not an error there,
 // as greenlet's GreenletExit is not.
 func (h *Hub) exitTarget(g *G) *G {
@@ -333,6 +332,12 @@ func (h *Hub) exitTarget(g *G) *G {
 			}
 			return p
 		}
+	}
+	if n := h.pickNext(); n != nil {
+		if h.tracer != nil {
+			h.tracer.Switch(g, n)
+		}
+		return n
 	}
 	return h.loop
 }
@@ -355,7 +360,7 @@ func (h *Hub) park(g *G, why Reason) (error, bool) {
 	if h.tracer != nil {
 		h.tracer.Block(g, why)
 	}
-	h.transfer(g, h.loop)
+	h.reschedule(g)
 	g.reason = Reason{}
 	err := g.wakeErr
 	g.wakeErr = nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -37,8 +38,10 @@ type Hub struct {
 	now     time.Duration // clock read at the start of this turn, if nowValid
 	nowOK   bool
 
-	runq  runQueue
-	ticks int // green threads resumed since the last poll
+	runq       runQueue
+	batch      int  // green threads of the current batch not yet resumed
+	ticks      int  // green threads resumed since the last poll
+	inCallback bool // a hub callback is running (on the loop or a green thread's stack)
 
 	poller *poller
 	waker  atomic.Pointer[poller] // the poller, for wake-ups from other goroutines
@@ -162,7 +165,7 @@ func (h *Hub) leaving() bool {
 func (h *Hub) turn() {
 	h.stats.Turns++
 	h.runTimers()
-	h.runReady()
+	h.runBatch()
 	h.poll()
 	if h.door.pending.Load() {
 		h.runDoor()
@@ -187,28 +190,119 @@ func (h *Hub) runTimers() {
 		if h.tracer != nil {
 			h.tracer.TimerFire(t)
 		}
-		t.F()
+		h.runCallback(t.F)
 	}
 }
 
-// runReady resumes the green threads that were ready when the batch began,
-// stopping early when the periodic poll is due.
-func (h *Hub) runReady() {
-	for n := h.runq.len(); n > 0 && h.ticks < pollEvery; n-- {
+// runCallback runs a hub callback (a timer function, a submitted function).
+// It may run on the loop or, between batches, on the stack of the green
+// thread that parked (see reschedule): inCallback makes blocking calls
+// refuse it either way, and a panic is logged, not let loose.
+func (h *Hub) runCallback(f func()) {
+	defer func() {
+		h.inCallback = false
+		if r := recover(); r != nil {
+			if _, ok := r.(killSignal); ok {
+				panic(r) // a callback killed the green thread it ran on
+			}
+			h.logger.Error("hub: callback panicked", "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	h.inCallback = true
+	f()
+}
+
+// runBatch starts a batch: the green threads ready now. The loop resumes
+// the first; each hands the thread to the next when it parks or yields
+// (reschedule), so the loop gets control back only when nothing is ready.
+func (h *Hub) runBatch() {
+	h.batch = h.runq.len()
+	g := h.nextReady()
+	if g == nil {
+		return
+	}
+	if h.tracer != nil {
+		h.tracer.Switch(h.loop, g)
+	}
+	h.transfer(h.loop, g)
+	if h.watchdog != nil {
+		h.watchdog.running(h.watchdog.loopGoid)
+	}
+}
+
+// nextReady pops the next green thread of the current batch, or returns
+// nil when the batch is over or the periodic poll is due.
+func (h *Hub) nextReady() *G {
+	for h.batch > 0 && h.ticks < pollEvery {
+		h.batch--
 		g := h.runq.pop()
 		if g.state == gDead { // killed before it started
 			continue
 		}
 		h.ticks++
 		h.stats.Resumes++
-		if h.tracer != nil {
-			h.tracer.Switch(h.loop, g)
-		}
-		h.transfer(h.loop, g)
-		if h.watchdog != nil {
-			h.watchdog.running(h.watchdog.loopGoid)
-		}
+		return g
 	}
+	return nil
+}
+
+// reschedule runs the scheduler on behalf of cur, the green thread that
+// has just parked or queued itself, and returns when cur runs again. It
+// hands the thread straight to the next green thread (pickNext): one
+// coroutine switch, where going through the loop would take two. Only when
+// nothing is ready, or Run is ending, does it switch to the loop, which may
+// block in poll.
+func (h *Hub) reschedule(cur *G) {
+	g := h.pickNext()
+	switch g {
+	case cur:
+		cur.state = gRunning
+		return
+	case nil:
+		g = h.loop
+	}
+	if h.tracer != nil {
+		h.tracer.Switch(cur, g)
+	}
+	h.transfer(cur, g)
+}
+
+// pickNext returns the green thread to run next: the next of the current
+// batch, or, when the batch is over, the first of a new one after the
+// loop's non-blocking phases (due timers, the periodic poll, the door) have
+// run right here, on the stack of the green thread that is leaving. It
+// returns nil when the loop must take over: nothing is ready, or Run is
+// ending.
+func (h *Hub) pickNext() *G {
+	for !h.leaving() {
+		if g := h.nextReady(); g != nil {
+			return g
+		}
+		h.runTimers()
+		h.periodicPoll()
+		if h.door.pending.Load() {
+			h.runDoor()
+		}
+		if h.runq.len() == 0 {
+			return nil
+		}
+		h.batch = h.runq.len()
+	}
+	return nil
+}
+
+// periodicPoll polls without blocking when pollEvery green threads have
+// been resumed since the last poll, unless there is nothing to poll.
+func (h *Hub) periodicPoll() {
+	if h.ticks < pollEvery {
+		return
+	}
+	h.ticks = 0
+	if h.nfds == 0 && h.wakeSig.Load() == 0 {
+		h.stats.Skipped++
+		return
+	}
+	h.wait(0)
 }
 
 // poll waits for I/O: not at all while green threads are ready (except
@@ -225,9 +319,11 @@ func (h *Hub) poll() {
 	var jumpTo *timers.Timer
 	switch t := h.timers.Peek(); {
 	case h.runq.len() > 0:
-		if h.ticks < pollEvery {
-			return
-		}
+		h.periodicPoll()
+		return
+	case h.door.pending.Load():
+		// A hub callback on the loop submitted work: no wake-up will come
+		// (wake skips the loop's own goroutine), so do not block.
 		timeout = 0
 	case t == nil:
 	case h.virtual == nil:
@@ -280,6 +376,9 @@ func (h *Hub) wait(timeout time.Duration) {
 		if d == nil {
 			continue // closed since the kernel queued the event
 		}
+		if ev.hup {
+			d.hup = true
+		}
 		if ev.readable {
 			d.readReady = true
 			h.ready(d.reader, nil)
@@ -331,6 +430,7 @@ func (h *Hub) shutdown() {
 			d.shut(true)
 		}
 	}
+	h.current.Store(h.loop) // stopped coroutines' goroutines may be reused
 	for c := h.pool.get(); c != nil; c = h.pool.get() {
 		c.stop()
 	}
@@ -369,7 +469,7 @@ func (h *Hub) caller() (*G, error) {
 // hub callback or not on the hub's thread at all.
 func (h *Hub) green() (*G, error) {
 	g, err := h.caller()
-	if err == nil && g == h.loop {
+	if err == nil && (g == h.loop || h.inCallback) {
 		return nil, ErrNotGreen
 	}
 	return g, err
@@ -660,7 +760,7 @@ func (h *Hub) Yield() error {
 	}
 	g.state = gReady
 	h.runq.push(g)
-	h.transfer(g, h.loop)
+	h.reschedule(g)
 	if g.killPending {
 		g.killPending = false
 		raiseKill()
@@ -679,7 +779,7 @@ func (h *Hub) Sleep(d time.Duration) error {
 		return err
 	}
 	t := &g.c.timer
-	h.timers.Schedule(t, h.clock.Now()+d)
+	h.timers.Schedule(t, h.deadline(d))
 	err, killed := h.park(g, reasonSleep)
 	h.timers.Cancel(t)
 	if killed {

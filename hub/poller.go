@@ -45,6 +45,7 @@ type event struct {
 	wake     bool // the wake-up channel fired; fd is meaningless
 	readable bool // data, EOF, peer hang-up or error: a read will not block
 	writable bool // buffer space, hang-up or error: a write will not block
+	hup      bool // peer hang-up or error: no further edge will come (see FD.HungUp)
 }
 
 // maxEvents is how many events one poll returns at most.

@@ -79,6 +79,7 @@ func (p *poller) wait(timeout time.Duration) ([]event, error) {
 			hasSeq:   true,
 			readable: r.Events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0,
 			writable: r.Events&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0,
+			hup:      r.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0,
 		})
 	}
 	return p.events, nil

@@ -72,7 +72,7 @@ func (p *poller) wait(timeout time.Duration) ([]event, error) {
 		case unix.EVFILT_USER:
 			p.events = append(p.events, event{wake: true})
 		case unix.EVFILT_READ:
-			p.events = append(p.events, event{fd: int(r.Ident), readable: true})
+			p.events = append(p.events, event{fd: int(r.Ident), readable: true, hup: r.Flags&(unix.EV_EOF|unix.EV_ERROR) != 0})
 		case unix.EVFILT_WRITE:
 			p.events = append(p.events, event{fd: int(r.Ident), writable: true})
 		}
