@@ -29,7 +29,8 @@ type Thread[T any] struct {
 	dead    bool
 	links   []link[T]
 	linkSeq int
-	waiters []*hub.G
+	waiter  *hub.G   // the first green thread in Wait, kept inline (no allocation)
+	waiters []*hub.G // the others, in arrival order
 }
 
 type link[T any] struct {
@@ -47,7 +48,7 @@ func Spawn[T any](h *hub.Hub, fn func() (T, error)) *Thread[T] {
 		v, err := fn()
 		t.value = v
 		return err
-	}, exitThread[T])
+	}, exitHook)
 	if err != nil {
 		t.dead, t.err = true, err
 		return t
@@ -66,7 +67,7 @@ func SpawnAfter[T any](h *hub.Hub, d time.Duration, fn func() (T, error)) *Threa
 		v, err := fn()
 		t.value = v
 		return nil, err
-	}, h.Loop(), exitThread[T])
+	}, h.Loop(), exitHook)
 	if err != nil {
 		t.dead, t.err = true, err
 		return t
@@ -82,11 +83,17 @@ func SpawnAfter[T any](h *hub.Hub, d time.Duration, fn func() (T, error)) *Threa
 	return t
 }
 
-// exitThread is every Thread's exit hook: it records the result, runs the
-// linked functions and wakes the waiters. It runs on the ending green
-// thread, or on its killer's if it never started.
-func exitThread[T any](g *hub.G) {
-	t := g.Owner().(*Thread[T])
+// exiter is what every Thread[T] is to the exit hook.
+type exiter interface{ exit(g *hub.G) }
+
+// exitHook is the hub-level exit hook of every Thread. It is one plain
+// function, not one per T: a generic function value would allocate.
+func exitHook(g *hub.G) { g.Owner().(exiter).exit(g) }
+
+// exit records the result, runs the linked functions and wakes the
+// waiters. It runs on the ending green thread, or on its killer's if it
+// never started.
+func (t *Thread[T]) exit(g *hub.G) {
 	t.err = g.Err()
 	t.dead = true
 	if t.timer != nil {
@@ -97,6 +104,10 @@ func exitThread[T any](g *hub.G) {
 	t.links = nil
 	for _, l := range links {
 		l.fn(t)
+	}
+	if t.waiter != nil {
+		g.Hub().Ready(t.waiter, nil)
+		t.waiter = nil
 	}
 	for _, w := range t.waiters {
 		g.Hub().Ready(w, nil)
@@ -138,12 +149,20 @@ func (t *Thread[T]) Wait() (T, error) {
 var errWaitSelf = errors.New("greenthread: a green thread cannot wait for itself")
 
 func (t *Thread[T]) park(cur *hub.G) error {
-	t.waiters = append(t.waiters, cur)
+	if t.waiter == nil {
+		t.waiter = cur
+	} else {
+		t.waiters = append(t.waiters, cur)
+	}
 	defer t.removeWaiter(cur)
 	return t.h.Park(waitReason)
 }
 
 func (t *Thread[T]) removeWaiter(g *hub.G) {
+	if t.waiter == g {
+		t.waiter = nil
+		return
+	}
 	for i, w := range t.waiters {
 		if w == g {
 			t.waiters = append(t.waiters[:i], t.waiters[i+1:]...)
@@ -186,10 +205,8 @@ func (t *Thread[T]) Kill() error {
 	if t.dead {
 		return nil
 	}
-	if t.timer != nil {
-		t.h.CancelTimer(t.timer)
-		t.timer = nil
-	}
+	// The hub checks the caller first; a SpawnAfter timer is cancelled by
+	// exitThread when the kill ends the thread.
 	if err := t.h.Kill(t.g); err != nil {
 		return err
 	}
