@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 )
@@ -97,10 +96,5 @@ func (h *Hub) runItem(it doorItem) {
 		h.readyToken(it.tok, it.err)
 		return
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			h.logger.Error("hub: submitted function panicked", "panic", r, "stack", string(debug.Stack()))
-		}
-	}()
-	it.fn()
+	h.runCallback(it.fn)
 }

@@ -202,9 +202,6 @@ func (h *Hub) runCallback(f func()) {
 	defer func() {
 		h.inCallback = false
 		if r := recover(); r != nil {
-			if _, ok := r.(killSignal); ok {
-				panic(r) // a callback killed the green thread it ran on
-			}
 			h.logger.Error("hub: callback panicked", "panic", r, "stack", string(debug.Stack()))
 		}
 	}()
