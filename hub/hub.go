@@ -389,9 +389,10 @@ func (h *Hub) wait(timeout time.Duration) {
 
 // wake interrupts a blocked poll so the loop looks at its door. Any
 // goroutine may call it; concurrent calls make one system call between two
-// polls. The hub's own thread never needs waking.
+// polls. The hub's own thread never needs waking: it looks at the door
+// before it next blocks.
 func (h *Hub) wake() {
-	if getg() == h.loopGoroutine.Load() {
+	if _, err := h.caller(); err == nil {
 		return
 	}
 	if h.wakeSig.CompareAndSwap(0, 1) {
