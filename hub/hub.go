@@ -331,6 +331,9 @@ func (h *Hub) poll() {
 	case h.virtual.AutoJump():
 		timeout, jumpTo = 0, t
 	}
+	if h.door.pending.Load() {
+		timeout = 0 // submitted from the hub's own thread, which does not wake itself
+	}
 	h.ticks = 0
 	if timeout == 0 && h.nfds == 0 && h.wakeSig.Load() == 0 {
 		h.stats.Skipped++
