@@ -1,0 +1,115 @@
+// Command bridge shows green threads and goroutines working together: a
+// goroutine producer feeds jobs into a bounded greensync.Queue through
+// greensync.Call (blocking the goroutine, never the hub, when the queue is
+// full), green consumers take them, and the results flow back to ordinary
+// Go code on a channel through greensync.Send. The output is the same on
+// every run: results are collected and printed in order.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/greenhub/greenhub/greensync"
+	"github.com/greenhub/greenhub/greenthread"
+	"github.com/greenhub/greenhub/hub"
+)
+
+type result struct{ job, square int }
+
+func main() {
+	if err := run(os.Stdout, 20, 3); err != nil {
+		fmt.Fprintln(os.Stderr, "bridge:", err)
+		os.Exit(1)
+	}
+}
+
+// run pushes jobs 1..n through workers green consumers and prints the
+// results.
+func run(w io.Writer, n, workers int) error {
+	h := hub.New()
+	jobs := greensync.NewQueue[int](h, 4) // bounded: the producer feels back-pressure
+	results := make(chan result)
+
+	// The producer is an ordinary goroutine. Each Put runs in a green
+	// thread; Call returns when the item is in the queue.
+	producerDone := make(chan error, 1)
+	go func() {
+		for i := 1; i <= n; i++ {
+			if _, err := greensync.Call(h, func() (struct{}, error) { return struct{}{}, jobs.Put(i) }); err != nil {
+				producerDone <- err
+				return
+			}
+		}
+		// One stop marker per consumer.
+		for range workers {
+			if _, err := greensync.Call(h, func() (struct{}, error) { return struct{}{}, jobs.Put(0) }); err != nil {
+				producerDone <- err
+				return
+			}
+		}
+		producerDone <- nil
+	}()
+
+	// The hub runs in its own goroutine: green consumers square the jobs
+	// and send the results out on a Go channel without blocking the hub.
+	hubDone := make(chan error, 1)
+	go func() {
+		hubDone <- h.Run(func() error {
+			var consumers []*greenthread.Thread[int]
+			for range workers {
+				consumers = append(consumers, greenthread.Spawn(h, func() (int, error) {
+					done := 0
+					for {
+						job, err := jobs.Get()
+						if err != nil || job == 0 {
+							return done, err
+						}
+						greenthread.Sleep(h, time.Millisecond) // some green I/O
+						if err := greensync.Send(h, results, result{job, job * job}); err != nil {
+							return done, err
+						}
+						done++
+						jobs.TaskDone()
+					}
+				}))
+			}
+			total := 0
+			for _, c := range consumers {
+				k, err := c.Wait()
+				if err != nil {
+					return err
+				}
+				total += k
+			}
+			close(results)
+			if total != n {
+				return fmt.Errorf("consumers did %d jobs, want %d", total, n)
+			}
+			return nil
+		})
+	}()
+
+	// Plain Go code collects the results.
+	var got []result
+	for r := range results {
+		got = append(got, r)
+	}
+	if err := <-producerDone; err != nil {
+		return err
+	}
+	if err := <-hubDone; err != nil {
+		return err
+	}
+	slices.SortFunc(got, func(a, b result) int { return a.job - b.job })
+	sum := 0
+	for _, r := range got {
+		fmt.Fprintf(w, "%d² = %d\n", r.job, r.square)
+		sum += r.square
+	}
+	fmt.Fprintf(w, "%d results, sum %d\n", len(got), sum)
+	return nil
+}

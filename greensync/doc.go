@@ -1,0 +1,32 @@
+// Package greensync is eventlet's event, semaphore, queue and timeout
+// modules for greenhub's green threads, and the bridges between green
+// threads and ordinary goroutines.
+//
+// The primitives — Event, Semaphore, BoundedSemaphore, CappedSemaphore,
+// Queue, LightQueue, PriorityQueue, LifoQueue — park the calling green
+// thread in the hub instead of blocking a goroutine, so a handoff costs two
+// coroutine switches and no lock. Waiters are served in FIFO order: the green thread
+// that began to wait first is woken first, and a newcomer never overtakes
+// it. A waiter is handed what it waited for (an item, a permit, an event's
+// value) before it runs; if it is killed before it runs, what it was handed
+// goes on to the next waiter, so no wake-up is lost. A waiter woken by a
+// Timeout or a context takes nothing: its call returns that error.
+//
+// Timeout is eventlet's Timeout: started in a green thread, it makes that
+// green thread's current blocking call — any call that parks in the hub —
+// return the *Timeout as its error (errors.Is(err, ErrTimeout)); nested
+// timeouts are told apart by identity. WithContext and WaitContext put
+// context.Context at the edge: a cancellation from any goroutine enters the
+// hub through its thread-safe door and interrupts the blocked call.
+//
+// Bridges: Call and Go let a plain goroutine run a function in a green
+// thread (waiting for the result, or not); Recv, Send and WaitGroup let a
+// green thread use Go channels and a sync.WaitGroup without blocking the
+// hub, with a helper goroutine that reports through the door.
+//
+// Which goroutine may call what: the primitives and Timeout are for the
+// hub's thread — blocking methods for its green threads, the others also
+// for hub callbacks; from another goroutine they return an error that
+// errors.Is hub.ErrOutside and change nothing. Call and Go are for other
+// goroutines only.
+package greensync
