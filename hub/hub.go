@@ -254,6 +254,9 @@ func (h *Hub) reschedule(cur *G) {
 	switch g {
 	case cur:
 		cur.state = gRunning
+		if h.watchdog != nil {
+			h.watchdog.progress.Add(1) // the loop's phases ran: not a stall
+		}
 		return
 	case nil:
 		g = h.loop
@@ -318,10 +321,6 @@ func (h *Hub) poll() {
 	case h.runq.len() > 0:
 		h.periodicPoll()
 		return
-	case h.door.pending.Load():
-		// A hub callback on the loop submitted work: no wake-up will come
-		// (wake skips the loop's own goroutine), so do not block.
-		timeout = 0
 	case t == nil:
 	case h.virtual == nil:
 		if !h.nowOK {

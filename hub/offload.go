@@ -51,6 +51,10 @@ func (p *offloadPool) add(h *Hub, job offloadJob) {
 	}
 	p.jobs = append(p.jobs, job)
 	if p.idle > 0 {
+		// Claim the idle worker now: until it wakes it still counts as
+		// idle, and a second add would count on it too and start no
+		// worker, leaving its job queued behind a busy one.
+		p.idle--
 		p.cond.Signal()
 		return
 	}
@@ -66,9 +70,8 @@ func (p *offloadPool) work(h *Hub) {
 	p.mu.Lock()
 	for {
 		for len(p.jobs) == 0 && !p.closed {
-			p.idle++
+			p.idle++ // add decrements it when it signals this worker
 			p.cond.Wait()
-			p.idle--
 		}
 		if p.closed {
 			p.mu.Unlock()

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"math"
 	"time"
 
 	"github.com/greenhub/greenhub/timers"
@@ -34,6 +35,18 @@ func (h *Hub) CancelTimer(t *timers.Timer) bool {
 func (h *Hub) AfterFunc(d time.Duration, f func()) *timers.Timer {
 	h.mustCaller()
 	t := &timers.Timer{F: f}
-	h.timers.Schedule(t, h.clock.Now()+d)
+	h.timers.Schedule(t, h.deadline(d))
 	return t
+}
+
+// deadline returns the time d from now on the hub's clock, saturating
+// instead of overflowing: a huge d (math.MaxInt64 as "never") must not wrap
+// into the past and fire at once. libuv's uv_timer_start clamps the same
+// way.
+func (h *Hub) deadline(d time.Duration) time.Duration {
+	now := h.clock.Now()
+	if d > math.MaxInt64-now {
+		return math.MaxInt64
+	}
+	return now + d
 }

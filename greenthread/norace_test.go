@@ -1,0 +1,5 @@
+//go:build !race
+
+package greenthread_test
+
+const raceEnabled = false

@@ -1,0 +1,7 @@
+//go:build race
+
+package greenthread_test
+
+// raceEnabled scales down the tests that hold very many coroutines at
+// once: the race detector multiplies a goroutine's cost several times.
+const raceEnabled = true
