@@ -217,29 +217,38 @@ func (h *Hub) newCoro() *coro {
 // chain once per switch, so the unwinding never costs more than the
 // switches that built the chain.
 func (h *Hub) transfer(cur, target *G) {
-	for target != cur {
+	if target == cur {
+		return
+	}
+	for {
+		h.transferTo = target
 		if target.onChain {
 			cur.onChain = false
-			h.transferTo = target
 			cur.c.yield(struct{}{})
 		} else {
 			target.onChain = true
-			h.transferTo = target
-			c := target.c
-			if c == nil {
-				c = h.pool.get()
-				if c == nil {
-					c = h.newCoro()
-				}
-				c.g, target.c = target, c
+			if target.c == nil {
+				h.attach(target)
 			}
-			c.next()
+			target.c.next()
 		}
-		target = h.transferTo
+		if target = h.transferTo; target == cur {
+			break
+		}
 	}
 	if cur != h.loop {
 		h.arrive(cur)
 	}
+}
+
+// attach gives target, about to run for the first time, a coroutine: a
+// pooled one, or a new one.
+func (h *Hub) attach(target *G) {
+	c := h.pool.get()
+	if c == nil {
+		c = h.newCoro()
+	}
+	c.g, target.c = target, c
 }
 
 // arrive records that g now runs: the thread check and the watchdog read
@@ -360,7 +369,7 @@ func (h *Hub) park(g *G, why Reason) (error, bool) {
 	if h.tracer != nil {
 		h.tracer.Block(g, why)
 	}
-	h.reschedule(g)
+	h.transfer(g, h.leave(g))
 	g.reason = Reason{}
 	err := g.wakeErr
 	g.wakeErr = nil

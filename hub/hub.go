@@ -196,7 +196,7 @@ func (h *Hub) runTimers() {
 
 // runCallback runs a hub callback (a timer function, a submitted function).
 // It may run on the loop or, between batches, on the stack of the green
-// thread that parked (see reschedule): inCallback makes blocking calls
+// thread that parked (see leave): inCallback makes blocking calls
 // refuse it either way, and a panic is logged, not let loose.
 func (h *Hub) runCallback(f func()) {
 	defer func() {
@@ -211,7 +211,7 @@ func (h *Hub) runCallback(f func()) {
 
 // runBatch starts a batch: the green threads ready now. The loop resumes
 // the first; each hands the thread to the next when it parks or yields
-// (reschedule), so the loop gets control back only when nothing is ready.
+// (leave), so the loop gets control back only when nothing is ready.
 func (h *Hub) runBatch() {
 	h.batch = h.runq.len()
 	g := h.nextReady()
@@ -243,13 +243,15 @@ func (h *Hub) nextReady() *G {
 	return nil
 }
 
-// reschedule runs the scheduler on behalf of cur, the green thread that
-// has just parked or queued itself, and returns when cur runs again. It
-// hands the thread straight to the next green thread (pickNext): one
-// coroutine switch, where going through the loop would take two. Only when
-// nothing is ready, or Run is ending, does it switch to the loop, which may
-// block in poll.
-func (h *Hub) reschedule(cur *G) {
+// leave chooses where the thread goes when cur, the green thread running
+// now, has just parked or queued itself: straight to the next green thread
+// (pickNext) — one coroutine switch, where going through the loop would
+// take two — or back to cur itself if it is the next, or to the loop when
+// nothing is ready or Run is ending (only the loop blocks in poll). The
+// caller transfers there; keeping the choice out of the switching frames
+// keeps the call stack at the switch shallow, and every frame there costs a
+// mispredicted return when the green thread resumes.
+func (h *Hub) leave(cur *G) *G {
 	g := h.pickNext()
 	switch g {
 	case cur:
@@ -257,14 +259,14 @@ func (h *Hub) reschedule(cur *G) {
 		if h.watchdog != nil {
 			h.watchdog.progress.Add(1) // the loop's phases ran: not a stall
 		}
-		return
+		return cur
 	case nil:
 		g = h.loop
 	}
 	if h.tracer != nil {
 		h.tracer.Switch(cur, g)
 	}
-	h.transfer(cur, g)
+	return g
 }
 
 // pickNext returns the green thread to run next: the next of the current
@@ -760,7 +762,7 @@ func (h *Hub) Yield() error {
 	}
 	g.state = gReady
 	h.runq.push(g)
-	h.reschedule(g)
+	h.transfer(g, h.leave(g))
 	if g.killPending {
 		g.killPending = false
 		raiseKill()

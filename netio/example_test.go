@@ -1,0 +1,82 @@
+package netio_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/greenhub/greenhub/hub"
+	"github.com/greenhub/greenhub/netio"
+)
+
+// An echo server and a client in one hub: eventlet's listen, serve and
+// connect. The server runs a green thread per connection; the client's
+// Read parks it while the server's green thread answers.
+func Example() {
+	h := hub.New()
+	err := h.Run(func() error {
+		l, err := netio.Listen(h, "tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		srv := &netio.Server{Handler: func(c *netio.Conn) {
+			io.Copy(c, c) // echo until EOF
+		}}
+		h.Spawn(func() error { return srv.Serve(l) }, nil)
+		defer srv.Stop()
+
+		c, err := netio.Dial(h, "tcp", l.Addr().String())
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "hello, green world\n")
+		line, err := bufio.NewReader(c).ReadString('\n')
+		if err != nil {
+			return err
+		}
+		fmt.Print(line)
+		return nil
+	})
+	fmt.Println("hub finished:", err)
+	// Output:
+	// hello, green world
+	// hub finished: <nil>
+}
+
+// A read deadline on a hub timer: the error is os.ErrDeadlineExceeded and
+// a net.Error whose Timeout is true.
+func ExampleConn_SetReadDeadline() {
+	h := hub.New()
+	h.Run(func() error {
+		l, _ := netio.Listen(h, "tcp", "127.0.0.1:0")
+		defer l.Close()
+		c, _ := netio.Dial(h, "tcp", l.Addr().String())
+		defer c.Close()
+		c.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+		_, err := c.Read(make([]byte, 1))
+		fmt.Println(err.(interface{ Timeout() bool }).Timeout())
+		return nil
+	})
+	// Output:
+	// true
+}
+
+// UDP: eventlet's green UDP sockets are net.PacketConns.
+func ExampleListenPacket() {
+	h := hub.New()
+	h.Run(func() error {
+		a, _ := netio.ListenPacket(h, "udp", "127.0.0.1:0")
+		defer a.Close()
+		b, _ := netio.ListenPacket(h, "udp", "127.0.0.1:0")
+		defer b.Close()
+		b.WriteTo([]byte("ping"), a.LocalAddr())
+		buf := make([]byte, 16)
+		n, from, _ := a.ReadFrom(buf)
+		fmt.Println(string(buf[:n]), from.String() == b.LocalAddr().String())
+		return nil
+	})
+	// Output:
+	// ping true
+}

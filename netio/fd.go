@@ -1,0 +1,297 @@
+package netio
+
+import (
+	"errors"
+	"net"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/greenhub/greenhub/hub"
+	"github.com/greenhub/greenhub/timers"
+	"golang.org/x/sys/unix"
+)
+
+var (
+	// ErrBusy is returned (wrapped in a *net.OpError) when a second green
+	// thread reads, or writes, or accepts, while another one is parked
+	// doing the same on the same socket: eventlet's "second simultaneous
+	// read". It is hub.ErrBusy.
+	ErrBusy = hub.ErrBusy
+
+	// errDeadlineWake is what a deadline timer wakes a parked call with;
+	// the call then looks at the deadline again, so a deadline moved
+	// later in the meantime is honoured.
+	errDeadlineWake = errors.New("netio: deadline timer")
+)
+
+// netFD is what a Conn, a Listener and a PacketConn have in common: the
+// hub's FD, the addresses and the two deadlines, each on a hub timer that
+// is embedded here and armed without allocation.
+type netFD struct {
+	h      *hub.Hub
+	pfd    *hub.FD
+	sysfd  int
+	family int
+	sotype int
+	net    string
+	laddr  net.Addr
+	raddr  net.Addr
+
+	rtimer, wtimer timers.Timer
+	rexp, wexp     bool // the read/write deadline has passed
+}
+
+// init registers sysfd (non-blocking already) with h. On failure sysfd is
+// closed.
+func (fd *netFD) init(h *hub.Hub, sysfd, family, sotype int, network string) error {
+	pfd, err := h.Register(sysfd)
+	if err != nil {
+		sysClose(sysfd)
+		return err
+	}
+	fd.h, fd.pfd, fd.sysfd, fd.family, fd.sotype, fd.net = h, pfd, sysfd, family, sotype, network
+	fd.rtimer.F = func() {
+		fd.rexp = true
+		fd.pfd.WakeRead(errDeadlineWake)
+	}
+	fd.wtimer.F = func() {
+		fd.wexp = true
+		fd.pfd.WakeWrite(errDeadlineWake)
+	}
+	return nil
+}
+
+// green checks that the caller is one of the hub's green threads, as a
+// blocking call needs. The error says what the caller is instead.
+func (fd *netFD) green() error {
+	if fd.h.Current() != nil {
+		return nil
+	}
+	_, err := fd.h.Token() // the precise reason: outside, callback, stopped
+	if err == nil {
+		err = hub.ErrOutside
+	}
+	return err
+}
+
+// onHub checks that the caller runs on the hub's thread: a green thread or
+// a hub callback, as non-blocking methods need.
+func (fd *netFD) onHub() error {
+	if fd.h.Current() != nil {
+		return nil
+	}
+	_, err := fd.h.Token()
+	if err == hub.ErrNotGreen {
+		return nil
+	}
+	if err == nil {
+		err = hub.ErrOutside
+	}
+	return err
+}
+
+func (fd *netFD) opErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if err == errDeadlineWake {
+		err = os.ErrDeadlineExceeded
+	}
+	if errno, ok := err.(unix.Errno); ok {
+		err = os.NewSyscallError(syscallName(op), errno)
+	}
+	return &net.OpError{Op: op, Net: fd.net, Source: fd.laddr, Addr: fd.raddr, Err: err}
+}
+
+func syscallName(op string) string {
+	switch op {
+	case "read":
+		return "read"
+	case "write":
+		return "write"
+	case "accept":
+		return "accept"
+	case "dial":
+		return "connect"
+	}
+	return op
+}
+
+// waitRead parks until the fd may be readable. It reports whether to try
+// the read: yes after a plain wake-up (from the poller or a waker that knows
+// better), the poller's hint after a deadline timer's wake-up (the loop
+// looks at the deadline first). Other errors are the caller's to return.
+func (fd *netFD) waitRead() (bool, error) {
+	switch err := fd.pfd.WaitRead(); err {
+	case nil:
+		return true, nil
+	case errDeadlineWake:
+		return fd.pfd.ReadReady(), nil
+	default:
+		return false, err
+	}
+}
+
+// waitWrite is waitRead for writability.
+func (fd *netFD) waitWrite() (bool, error) {
+	switch err := fd.pfd.WaitWrite(); err {
+	case nil:
+		return true, nil
+	case errDeadlineWake:
+		return fd.pfd.WriteReady(), nil
+	default:
+		return false, err
+	}
+}
+
+// setDeadline implements SetDeadline and friends. A time in the past
+// makes the pending and future calls fail at once; the zero time removes
+// the deadline; a new deadline replaces the old one even while a call is
+// parked.
+func (fd *netFD) setDeadline(t time.Time, read, write bool) error {
+	if err := fd.onHub(); err != nil {
+		return fd.opErr("set deadline", err)
+	}
+	if fd.pfd.Closed() {
+		return fd.opErr("set deadline", net.ErrClosed)
+	}
+	var when time.Duration
+	past := false
+	if !t.IsZero() {
+		d := time.Until(t)
+		if d <= 0 {
+			past = true
+		} else {
+			when = fd.h.Now() + d
+		}
+	}
+	if read {
+		fd.arm(&fd.rtimer, &fd.rexp, t.IsZero(), past, when)
+		if past {
+			fd.pfd.WakeRead(errDeadlineWake)
+		}
+	}
+	if write {
+		fd.arm(&fd.wtimer, &fd.wexp, t.IsZero(), past, when)
+		if past {
+			fd.pfd.WakeWrite(errDeadlineWake)
+		}
+	}
+	return nil
+}
+
+func (fd *netFD) arm(t *timers.Timer, exp *bool, none, past bool, when time.Duration) {
+	*exp = past
+	if none || past {
+		if t.Scheduled() {
+			fd.h.CancelTimer(t)
+		}
+		return
+	}
+	fd.h.ScheduleTimer(t, when)
+}
+
+// close cancels the deadlines and closes the fd: parked calls wake with
+// net.ErrClosed.
+func (fd *netFD) close() error {
+	if err := fd.onHub(); err != nil {
+		return fd.opErr("close", err)
+	}
+	if fd.pfd.Closed() {
+		return fd.opErr("close", net.ErrClosed)
+	}
+	if fd.rtimer.Scheduled() {
+		fd.h.CancelTimer(&fd.rtimer)
+	}
+	if fd.wtimer.Scheduled() {
+		fd.h.CancelTimer(&fd.wtimer)
+	}
+	return fd.opErr("close", fd.pfd.Close())
+}
+
+// rawConn is the syscall.RawConn of a netio socket.
+type rawConn struct{ fd *netFD }
+
+var _ syscall.RawConn = rawConn{}
+
+// Control calls f with the file descriptor. Hub thread only.
+func (c rawConn) Control(f func(uintptr)) error {
+	if err := c.fd.onHub(); err != nil {
+		return c.fd.opErr("raw-control", err)
+	}
+	if c.fd.pfd.Closed() {
+		return c.fd.opErr("raw-control", net.ErrClosed)
+	}
+	f(uintptr(c.fd.sysfd))
+	return nil
+}
+
+// Read calls f until it returns true, parking the calling green thread
+// until the fd is readable between calls. Green threads only.
+func (c rawConn) Read(f func(uintptr) bool) error {
+	fd := c.fd
+	if err := fd.green(); err != nil {
+		return fd.opErr("raw-read", err)
+	}
+	for {
+		if fd.rexp {
+			return fd.opErr("raw-read", os.ErrDeadlineExceeded)
+		}
+		if fd.pfd.Closed() {
+			return fd.opErr("raw-read", net.ErrClosed)
+		}
+		if f(uintptr(fd.sysfd)) {
+			return nil
+		}
+		fd.pfd.ClearReadReady()
+		if err := fd.pfd.WaitRead(); err != nil && err != errDeadlineWake {
+			return fd.opErr("raw-read", err)
+		}
+	}
+}
+
+// Write is Read for writability.
+func (c rawConn) Write(f func(uintptr) bool) error {
+	fd := c.fd
+	if err := fd.green(); err != nil {
+		return fd.opErr("raw-write", err)
+	}
+	for {
+		if fd.wexp {
+			return fd.opErr("raw-write", os.ErrDeadlineExceeded)
+		}
+		if fd.pfd.Closed() {
+			return fd.opErr("raw-write", net.ErrClosed)
+		}
+		if f(uintptr(fd.sysfd)) {
+			return nil
+		}
+		fd.pfd.ClearWriteReady()
+		if err := fd.pfd.WaitWrite(); err != nil && err != errDeadlineWake {
+			return fd.opErr("raw-write", err)
+		}
+	}
+}
+
+// setsockopt helpers, shared by Conn, Listener and PacketConn.
+
+func (fd *netFD) setInt(level, opt, v int, what string) error {
+	if err := fd.onHub(); err != nil {
+		return fd.opErr("set", err)
+	}
+	if fd.pfd.Closed() {
+		return fd.opErr("set", net.ErrClosed)
+	}
+	if err := unix.SetsockoptInt(fd.sysfd, level, opt, v); err != nil {
+		return fd.opErr("set", os.NewSyscallError("setsockopt "+what, err))
+	}
+	return nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
