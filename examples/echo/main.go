@@ -14,7 +14,6 @@ package main
 import (
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -23,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/greenhub/greenhub/greenpool"
 	"github.com/greenhub/greenhub/hub"
 	"github.com/greenhub/greenhub/netio"
 )
@@ -60,8 +60,9 @@ func run(args []string, stderr io.Writer) int {
 		if err != nil {
 			return err
 		}
-		lim := &limiter{h: h, max: *pool}
-		srv := &netio.Server{Handler: handle, Spawn: lim.spawn}
+		handlers := greenpool.New(h, *pool)
+		srv := &netio.Server{Handler: handle, Spawn: handlers.SpawnN}
+		acceptLoop := h.Current()
 		logger.Info("echo: listening", "addr", l.Addr().String(), "pool", *pool)
 
 		// Signals reach the hub through its door: a goroutine waits for
@@ -74,7 +75,10 @@ func run(args []string, stderr io.Writer) int {
 				h.Submit(func() {
 					logger.Info("echo: signal received; no longer accepting", "signal", sig.String())
 					srv.Stop()
-					lim.close() // an accept loop waiting for a slot gives up
+					if handlers.Waiting() > 0 {
+						// The accept loop waits for a free slot: wake it.
+						h.Interrupt(acceptLoop, errStopping)
+					}
 				})
 			case <-quit:
 			}
@@ -121,50 +125,6 @@ func handle(c *netio.Conn) {
 	}
 }
 
-// limiter bounds the handlers running at once: a counting semaphore on the
-// hub. spawn is only called by Serve's accept loop, which parks while the
-// count is at the limit, so connections wait in the kernel's backlog.
-type limiter struct {
-	h       *hub.Hub
-	n, max  int
-	waiting *hub.G
-	closed  bool
-}
-
-var (
-	poolFull      = hub.Block("echo pool full")
-	errPoolClosed = errors.New("echo: shutting down")
-)
-
-// close makes spawn fail from now on, waking a caller that waits.
-func (l *limiter) close() {
-	l.closed = true
-	if l.waiting != nil {
-		l.h.Ready(l.waiting, errPoolClosed)
-	}
-}
-
-func (l *limiter) spawn(fn func()) error {
-	for l.n >= l.max {
-		if l.closed {
-			return errPoolClosed
-		}
-		l.waiting = l.h.Current()
-		err := l.h.Park(poolFull)
-		l.waiting = nil
-		if err != nil {
-			return fmt.Errorf("echo: waiting for a pool slot: %w", err)
-		}
-	}
-	l.n++
-	_, err := l.h.Spawn(func() error { fn(); return nil }, func(*hub.G) {
-		l.n--
-		if l.waiting != nil {
-			l.h.Ready(l.waiting, nil)
-		}
-	})
-	if err != nil {
-		l.n--
-	}
-	return err
-}
+// errStopping interrupts an accept loop that waits for a pool slot when a
+// signal stops the server.
+var errStopping = errors.New("echo: stopping")
