@@ -98,7 +98,17 @@ func (c *Conn) Read(b []byte) (int, error) {
 // requires). It returns the count written and an error if it stopped
 // early: the write deadline, Close, a reset by the peer (EPIPE,
 // ECONNRESET), or a waker's error.
-func (c *Conn) Write(b []byte) (int, error) {
+func (c *Conn) Write(b []byte) (int, error) { return c.write(b, true) }
+
+// TryWrite writes as much of b as the kernel takes now and returns at once,
+// never parking: a count short of len(b) with a nil error means the buffer
+// is full. A server that reads into a buffer shared by its green threads
+// (safe on one thread as long as no green thread parks while its data is
+// in it) writes from it with TryWrite and copies only what is left before
+// a blocking Write.
+func (c *Conn) TryWrite(b []byte) (int, error) { return c.write(b, false) }
+
+func (c *Conn) write(b []byte, wait bool) (int, error) {
 	fd := &c.fd
 	if err := fd.green(); err != nil {
 		return 0, fd.opErr("write", err)
@@ -128,6 +138,9 @@ func (c *Conn) Write(b []byte) (int, error) {
 			default:
 				return nn, fd.opErr("write", err)
 			}
+		}
+		if !wait {
+			return nn, nil
 		}
 		var err error
 		if ready, err = fd.waitWrite(); err != nil {

@@ -2,7 +2,7 @@
 // program of eventlet's documentation in Go. It listens, runs one green
 // thread per accepted connection — at most -pool at once, further accepts
 // wait for a free slot, as with eventlet's GreenPool(10000) and spawn_n —
-// that reads up to 64 KiB into its buffer and writes it back, until EOF.
+// that reads up to 64 KiB and writes it back, until EOF.
 //
 //	go run ./examples/echo -addr 127.0.0.1:6000
 //
@@ -61,7 +61,8 @@ func run(args []string, stderr io.Writer) int {
 			return err
 		}
 		handlers := greenpool.New(h, *pool)
-		srv := &netio.Server{Handler: handle, Spawn: handlers.SpawnN}
+		buf := make([]byte, 64<<10) // shared by all handlers: see handle
+		srv := &netio.Server{Handler: func(c *netio.Conn) { handle(c, buf) }, Spawn: handlers.SpawnN}
 		acceptLoop := h.Current()
 		logger.Info("echo: listening", "addr", l.Addr().String(), "pool", *pool)
 
@@ -104,15 +105,22 @@ func run(args []string, stderr io.Writer) int {
 	return 0
 }
 
-// handle echoes one connection until EOF through a 64 KiB buffer of its
-// own. A read error other than EOF (a reset, the drain's close) ends it
-// too; the Server closes the connection.
-func handle(c *netio.Conn) {
-	buf := make([]byte, 64<<10)
+// handle echoes one connection until EOF. It reads into buf, a 64 KiB
+// buffer shared by every connection of the hub: Read never holds it while
+// parked, and TryWrite writes from it without parking, so one buffer serves
+// all connections and an idle connection costs only its green thread. What
+// a slow reader leaves unwritten is copied out before the blocking Write. A
+// read error other than EOF (a reset, the drain's close) ends the handler;
+// the Server closes the connection.
+func handle(c *netio.Conn, buf []byte) {
 	for {
 		n, err := c.Read(buf)
 		if n > 0 {
-			if _, werr := c.Write(buf[:n]); werr != nil {
+			w, werr := c.TryWrite(buf[:n])
+			if werr == nil && w < n {
+				_, werr = c.Write(append([]byte(nil), buf[w:n]...))
+			}
+			if werr != nil {
 				return
 			}
 		}
