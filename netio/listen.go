@@ -55,32 +55,9 @@ func (lc *ListenConfig) Listen(h *hub.Hub, network, address string) (*Listener, 
 	opErr := func(err error) error {
 		return &net.OpError{Op: "listen", Net: network, Err: err}
 	}
-	k, err := parseNetwork(network)
-	if err != nil || !k.stream {
-		if err == nil {
-			err = net.UnknownNetworkError(network)
-		}
-		return nil, opErr(err)
-	}
-	if err := onHubOf(h); err != nil {
-		return nil, opErr(err)
-	}
-	ep, err := resolve(h, k, network, address)
+	sysfd, family, k, ep, err := lc.bind(h, network, address, true)
 	if err != nil {
 		return nil, opErr(err)
-	}
-	family := pickFamily(k, ep)
-	sa, err := ep.sockaddr(family)
-	if err != nil {
-		return nil, opErr(err)
-	}
-	sysfd, err := lc.socket(family, k, network, address, ep, true)
-	if err != nil {
-		return nil, opErr(err)
-	}
-	if err := unix.Bind(sysfd, sa); err != nil {
-		sysClose(sysfd)
-		return nil, opErr(os.NewSyscallError("bind", err))
 	}
 	backlog := lc.Backlog
 	if backlog <= 0 {
@@ -98,6 +75,39 @@ func (lc *ListenConfig) Listen(h *hub.Hub, network, address string) (*Listener, 
 		l.unlink = ep.path
 	}
 	return l, nil
+}
+
+// bind checks that the caller is on h's thread, resolves address for
+// network (a stream network if stream, a datagram one otherwise), and
+// returns a non-blocking socket bound to it with lc's options set, with
+// what was resolved. Listen and ListenPacket share it.
+func (lc *ListenConfig) bind(h *hub.Hub, network, address string, stream bool) (sysfd, family int, k kind, ep endpoint, err error) {
+	k, err = parseNetwork(network)
+	if err == nil && k.stream != stream {
+		err = net.UnknownNetworkError(network)
+	}
+	if err == nil {
+		err = onHubOf(h)
+	}
+	if err == nil {
+		ep, err = resolve(h, k, network, address)
+	}
+	if err != nil {
+		return -1, 0, k, ep, err
+	}
+	family = pickFamily(k, ep)
+	sa, err := ep.sockaddr(family)
+	if err != nil {
+		return -1, 0, k, ep, err
+	}
+	if sysfd, err = lc.socket(family, k, network, address, ep, stream); err != nil {
+		return -1, 0, k, ep, err
+	}
+	if err := unix.Bind(sysfd, sa); err != nil {
+		sysClose(sysfd)
+		return -1, 0, k, ep, os.NewSyscallError("bind", err)
+	}
+	return sysfd, family, k, ep, nil
 }
 
 // socket creates a non-blocking socket and sets the options common to

@@ -32,32 +32,9 @@ func (lc *ListenConfig) ListenPacket(h *hub.Hub, network, address string) (*Pack
 	opErr := func(err error) error {
 		return &net.OpError{Op: "listen", Net: network, Err: err}
 	}
-	k, err := parseNetwork(network)
-	if err != nil || k.stream {
-		if err == nil {
-			err = net.UnknownNetworkError(network)
-		}
-		return nil, opErr(err)
-	}
-	if err := onHubOf(h); err != nil {
-		return nil, opErr(err)
-	}
-	ep, err := resolve(h, k, network, address)
+	sysfd, family, k, _, err := lc.bind(h, network, address, false)
 	if err != nil {
 		return nil, opErr(err)
-	}
-	family := pickFamily(k, ep)
-	sa, err := ep.sockaddr(family)
-	if err != nil {
-		return nil, opErr(err)
-	}
-	sysfd, err := lc.socket(family, k, network, address, ep, false)
-	if err != nil {
-		return nil, opErr(err)
-	}
-	if err := unix.Bind(sysfd, sa); err != nil {
-		sysClose(sysfd)
-		return nil, opErr(os.NewSyscallError("bind", err))
 	}
 	p := &PacketConn{}
 	if err := p.fd.init(h, sysfd, family, k.sotype, network); err != nil {
