@@ -5,6 +5,11 @@ package netio
 import "golang.org/x/sys/unix"
 
 var (
+	// readNonblock and writeNonblock are plain read(2) and write(2) here;
+	// Linux skips the scheduler's bookkeeping (sys_linux.go).
+	readNonblock  = unix.Read
+	writeNonblock = unix.Write
+
 	// sysAccept accepts and makes the new fd non-blocking and
 	// close-on-exec (darwin has no accept4).
 	sysAccept = func(fd int) (int, unix.Sockaddr, error) {

@@ -2,7 +2,40 @@
 
 package netio
 
-import "golang.org/x/sys/unix"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// readNonblock is read(2) on a non-blocking fd without the runtime's
+// entersyscall/exitsyscall: the call cannot block, so the scheduler need
+// not be told, and each message saves that bookkeeping (gnet polls the
+// same way). Only for non-blocking fds: a raw call that blocked would hold
+// its P.
+func readNonblock(fd int, p []byte) (int, error) {
+	n, _, errno := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(bufPtr(p)), uintptr(len(p)))
+	if errno != 0 {
+		return -1, errno
+	}
+	return int(n), nil
+}
+
+// writeNonblock is write(2) as readNonblock is read(2).
+func writeNonblock(fd int, p []byte) (int, error) {
+	n, _, errno := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(bufPtr(p)), uintptr(len(p)))
+	if errno != 0 {
+		return -1, errno
+	}
+	return int(n), nil
+}
+
+func bufPtr(p []byte) unsafe.Pointer {
+	if len(p) == 0 {
+		return nil
+	}
+	return unsafe.Pointer(&p[0])
+}
 
 var (
 	// sysAccept accepts with accept4(2), so the new fd is non-blocking

@@ -9,8 +9,8 @@ import "golang.org/x/sys/unix"
 // Only the hub's thread calls them, so a test may swap them between hub
 // runs or from inside a green thread.
 var (
-	sysRead     = unix.Read
-	sysWrite    = unix.Write
+	sysRead     = readNonblock
+	sysWrite    = writeNonblock
 	sysRecvfrom = unix.Recvfrom
 	sysSendto   = unix.Sendto
 	sysConnect  = unix.Connect
