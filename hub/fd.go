@@ -131,6 +131,10 @@ func (d *FD) wait(slot **G, what string) error {
 	if killed {
 		raiseKill()
 	}
+	if err == nil && d.closed {
+		// Made ready by an event, then closed before it ran.
+		err = net.ErrClosed
+	}
 	return err
 }
 

@@ -316,6 +316,9 @@ func (h *Hub) finish(g *G) {
 func (h *Hub) callback(f func(*G), g *G) {
 	defer func() {
 		if r := recover(); r != nil {
+			if _, ok := r.(killSignal); ok {
+				return // g was killed (again) while its exit hook blocked: it ends now
+			}
 			h.logger.Error("hub: callback panicked", "g", g.String(), "panic", r, "stack", string(debug.Stack()))
 		}
 	}()

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"runtime"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -61,6 +62,7 @@ type Hub struct {
 
 	door    door
 	wakeSig atomic.Uint32 // 1 while a wake-up of the poller is outstanding
+	wakeMu  sync.RWMutex  // held (read) across a wake-up's write; shutdown takes it before closing the poller
 	offload offloadPool
 
 	tracer   Tracer
@@ -120,7 +122,9 @@ func (h *Hub) Run(main func() error) error {
 	p, err := newPoller()
 	if err != nil {
 		h.state.Store(stateStopped)
-		h.door.close()
+		for _, it := range h.door.close() {
+			h.runItem(it) // Submit promised they run
+		}
 		return fmt.Errorf("hub: %w", err)
 	}
 	h.poller = p
@@ -331,9 +335,14 @@ func (h *Hub) poll() {
 		timeout = max(t.When()-h.now, 0)
 	case h.virtual.AutoJump():
 		timeout, jumpTo = 0, t
+	case t.When() <= h.clock.Now():
+		timeout = 0 // advanced on the hub's own thread, which does not wake itself
 	}
-	if h.door.pending.Load() {
-		timeout = 0 // submitted from the hub's own thread, which does not wake itself
+	if h.door.pending.Load() || h.stopping {
+		// Submitted from the hub's own thread, which does not wake itself;
+		// or shutting down, where a green thread that blocks again while
+		// it unwinds must be killed again, not waited for.
+		timeout = 0
 	}
 	h.ticks = 0
 	if timeout == 0 && h.nfds == 0 && h.wakeSig.Load() == 0 {
@@ -400,11 +409,13 @@ func (h *Hub) wake() {
 		return
 	}
 	if h.wakeSig.CompareAndSwap(0, 1) {
+		h.wakeMu.RLock()
 		if p := h.waker.Load(); p != nil {
 			if err := p.wake(); err != nil {
 				h.logger.Error("hub: wake-up failed", "err", err)
 			}
 		}
+		h.wakeMu.RUnlock()
 	}
 }
 
@@ -413,13 +424,7 @@ func (h *Hub) wake() {
 func (h *Hub) shutdown() {
 	h.stopping = true
 	for h.live > 0 {
-		for g := h.liveHead; g != nil; {
-			next := g.liveNext
-			if !g.killPending {
-				h.kill(g)
-			}
-			g = next
-		}
+		h.killAll()
 		h.turn()
 	}
 	h.offload.close()
@@ -436,7 +441,9 @@ func (h *Hub) shutdown() {
 	for c := h.pool.get(); c != nil; c = h.pool.get() {
 		c.stop()
 	}
+	h.wakeMu.Lock()
 	h.waker.Store(nil)
+	h.wakeMu.Unlock()
 	if err := h.poller.close(); err != nil {
 		h.logger.Error("hub: closing the poller", "err", err)
 	}
@@ -447,12 +454,34 @@ func (h *Hub) shutdown() {
 	h.loopGoroutine.Store(0)
 }
 
+// killAll kills every live green thread that has no kill pending. Killing
+// one that never started ends it at once and runs its exit hook, which may
+// end others: the pass then starts again from the head of the list.
+func (h *Hub) killAll() {
+	for g := h.liveHead; g != nil; {
+		if g.killPending {
+			g = g.liveNext
+			continue
+		}
+		started := g.started
+		h.kill(g)
+		if started {
+			g = g.liveNext
+		} else {
+			g = h.liveHead
+		}
+	}
+}
+
 // caller returns the G the calling goroutine is on this hub: the running
 // green thread, or h.loop for hub callbacks. Any other goroutine gets an
 // error and the hub is not touched.
 func (h *Hub) caller() (*G, error) {
 	gp := getg()
 	if cur := h.current.Load(); cur != nil && cur.goroutine == gp {
+		if h.inCallback {
+			return h.loop, nil // a callback run inline on cur's stack
+		}
 		return cur, nil
 	}
 	if gp == h.loopGoroutine.Load() && gp != 0 {

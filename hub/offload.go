@@ -35,6 +35,16 @@ func (h *Hub) Offload(fn func()) error {
 	if err != nil {
 		return err
 	}
+	// A kill or interrupt already pending ends the call before fn is
+	// queued: fn must not run for a caller that has given up on it.
+	if g.killPending {
+		g.killPending = false
+		raiseKill()
+	}
+	if err := g.interrupt; err != nil {
+		g.interrupt = nil
+		return err
+	}
 	h.offload.add(h, offloadJob{fn: fn, tok: WakeToken{g: g, seq: g.parkSeq + 1}})
 	err, killed := h.park(g, reasonOffload)
 	if killed {
