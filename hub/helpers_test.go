@@ -1,46 +1,25 @@
 package hub_test
 
 import (
-	"errors"
 	"fmt"
-	"testing"
-	"time"
 
 	"github.com/greenhub/greenhub/hub"
+	"github.com/greenhub/greenhub/internal/hubtest"
 	"golang.org/x/sys/unix"
 )
 
-// testLimit bounds every Run in these tests: a hub that hangs fails its
-// test instead of the whole binary.
-const testLimit = 2 * time.Minute
+// The helpers hub and greenthread tests share (internal/hubtest).
+var (
+	run        = hubtest.Run
+	mustRun    = hubtest.MustRun
+	catch      = hubtest.Catch
+	yieldUntil = hubtest.YieldUntil
+	errTest    = hubtest.ErrTest
+	gettid     = hubtest.Gettid
+	pipe       = hubtest.Pipe
+)
 
-// run runs main on h in a goroutine of its own (Run locks it to an OS
-// thread) and returns Run's error, failing the test if Run takes longer
-// than testLimit. Green threads must report failures with t.Errorf (or by
-// returning an error), never t.Fatal: FailNow would unwind the hub's
-// coroutine chain.
-func run(t *testing.T, h *hub.Hub, main func() error) error {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- h.Run(main) }()
-	limit := time.NewTimer(testLimit)
-	defer limit.Stop()
-	select {
-	case err := <-done:
-		return err
-	case <-limit.C:
-		t.Fatalf("hub.Run did not return within %v", testLimit)
-		return nil
-	}
-}
-
-// mustRun is run for a main that must succeed.
-func mustRun(t *testing.T, h *hub.Hub, main func() error) {
-	t.Helper()
-	if err := run(t, h, main); err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-}
+const haveGettid = hubtest.HaveGettid
 
 // group spawns green threads with the hub's own API and waits for them
 // (greenthread is the friendlier way; these tests stay one level down).
@@ -84,50 +63,6 @@ func (gr *group) wait() error {
 	return nil
 }
 
-// yieldUntil yields until cond holds, at most limit times.
-func yieldUntil(h *hub.Hub, limit int, cond func() bool) error {
-	for i := 0; !cond(); i++ {
-		if i == limit {
-			return fmt.Errorf("condition not met after %d yields", limit)
-		}
-		if err := h.Yield(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// catch runs f and returns the error it panicked with, or what it
-// returned.
-func catch(f func() error) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			e, ok := r.(error)
-			if !ok {
-				e = fmt.Errorf("panic: %v", r)
-			}
-			err = e
-		}
-	}()
-	return f()
-}
-
-// pipe returns a non-blocking pipe. The write end is closed when the test
-// ends; the read end is for the hub to own (Register) or is closed too if
-// closeRead.
-func pipe(t *testing.T, closeRead bool) (r, w int) {
-	t.Helper()
-	var p [2]int
-	if err := pipe2(p[:]); err != nil {
-		t.Fatalf("pipe2: %v", err)
-	}
-	t.Cleanup(func() { unix.Close(p[1]) })
-	if closeRead {
-		t.Cleanup(func() { unix.Close(p[0]) })
-	}
-	return p[0], p[1]
-}
-
 // readSome reads from a registered non-blocking fd, parking on it until
 // data (or EOF) comes.
 func readSome(d *hub.FD, buf []byte) (int, error) {
@@ -143,5 +78,3 @@ func readSome(d *hub.FD, buf []byte) (int, error) {
 		return n, err
 	}
 }
-
-var errTest = errors.New("test error")

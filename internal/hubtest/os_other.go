@@ -1,14 +1,15 @@
 //go:build !linux
 
-package hub_test
+package hubtest
 
 import "golang.org/x/sys/unix"
 
-// haveGettid is false: x/sys/unix has no gettid here, so the one-thread
+// HaveGettid is false: x/sys/unix has no gettid here, so the one-thread
 // tests are Linux's.
-const haveGettid = false
+const HaveGettid = false
 
-func gettid() int { return 0 }
+// Gettid is 0 where HaveGettid is false.
+func Gettid() int { return 0 }
 
 // pipe2 makes a non-blocking, close-on-exec pipe (no pipe2(2) on darwin).
 func pipe2(p []int) error {
