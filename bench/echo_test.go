@@ -24,7 +24,7 @@ func BenchmarkEchoLoopback(b *testing.B) {
 			return err
 		}
 		defer l.Close()
-		if _, err := h.Spawn(func() error {
+		if _, err := h.Raw().Spawn(func() error {
 			c, err := l.AcceptConn()
 			if err != nil {
 				return err

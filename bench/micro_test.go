@@ -160,14 +160,14 @@ func BenchmarkYieldPingPong(b *testing.B) {
 		half := b.N / 2
 		other := greenthread.Spawn(h, func() (struct{}, error) {
 			for range half {
-				h.Yield()
+				h.Raw().Yield()
 			}
 			return struct{}{}, nil
 		})
 		b.ReportAllocs()
 		b.ResetTimer()
 		for range b.N - half {
-			h.Yield()
+			h.Raw().Yield()
 		}
 		_, err := other.Wait()
 		return err
@@ -229,10 +229,10 @@ func BenchmarkSpawnN(b *testing.B) {
 					return err
 				}
 			}
-			h.Yield()
+			h.Raw().Yield()
 		}
 		for done < b.N {
-			h.Yield()
+			h.Raw().Yield()
 		}
 		return nil
 	})
@@ -246,7 +246,7 @@ func BenchmarkSleep0(b *testing.B) {
 		b.ReportAllocs()
 		b.ResetTimer()
 		for range b.N {
-			h.Yield()
+			h.Raw().Yield()
 		}
 		b.StopTimer()
 		if s := h.Stats(); s.Polls != 0 {
@@ -296,9 +296,9 @@ func BenchmarkParkedMemory(b *testing.B) {
 		run(b, func(h *hub.Hub) error {
 			before := memInUse()
 			for range parked {
-				greenthread.SpawnN(h, func() { h.Sleep(time.Hour) })
+				greenthread.SpawnN(h, func() { h.Raw().Sleep(time.Hour) })
 			}
-			h.Yield() // they all run and park
+			h.Raw().Yield() // they all run and park
 			perThread = float64(memInUse()-before) / parked
 			return nil
 		}, hub.WithCoroutinePool(0))

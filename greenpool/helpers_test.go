@@ -33,8 +33,8 @@ type latch struct {
 
 func (l *latch) wait() error {
 	for !l.open {
-		l.ws = append(l.ws, l.h.Current())
-		if err := l.h.Park(hub.Block("latch")); err != nil {
+		l.ws = append(l.ws, l.h.Raw().Current())
+		if err := l.h.Raw().Park(hub.Block("latch")); err != nil {
 			return err
 		}
 	}
@@ -44,7 +44,7 @@ func (l *latch) wait() error {
 func (l *latch) release() {
 	l.open = true
 	for _, g := range l.ws {
-		l.h.Ready(g, nil)
+		l.h.Raw().Ready(g, nil)
 	}
 	l.ws = nil
 }
@@ -52,7 +52,7 @@ func (l *latch) release() {
 // settle lets every ready green thread run until all are blocked again.
 func settle(h *hub.Hub) {
 	for range 12 {
-		h.Yield()
+		h.Raw().Yield()
 	}
 }
 
@@ -105,7 +105,7 @@ func (d *driver) resize(n int) {
 }
 
 func (d *driver) interrupt(id int) {
-	d.h.Interrupt(d.spawners[id].G(), errInterrupt)
+	d.h.Raw().Interrupt(d.spawners[id].G(), errInterrupt)
 	settle(d.h)
 }
 

@@ -277,7 +277,7 @@ func TestImapInterrupted(t *testing.T) {
 			return collect(greenpool.Imap(p, slow, slices.Values([]int{1, 2, 3}))), nil
 		})
 		greenthread.Sleep(h, time.Second)
-		h.Interrupt(consumer.G(), errInterrupt)
+		h.Raw().Interrupt(consumer.G(), errInterrupt)
 		got, err := consumer.Wait()
 		if err != nil || len(got) != 1 || got[0].err != errInterrupt {
 			t.Errorf("interrupted Imap: %v, %v; want one pair with the interruption", got, err)

@@ -209,7 +209,7 @@ func (p *Pool) SpawnN(fn func()) error {
 		logPanic(t.G())
 		return nil
 	}
-	g, err := p.h.Spawn(func() error { fn(); return nil }, p.exitN)
+	g, err := p.h.Raw().Spawn(func() error { fn(); return nil }, p.exitN)
 	if err != nil {
 		p.release()
 		return fmt.Errorf("greenpool: spawn: %w", err)
@@ -225,7 +225,7 @@ func logPanic(g *hub.G) {
 	}
 	var pe *hub.PanicError
 	if errors.As(err, &pe) {
-		g.Hub().Logger().Error("greenpool: task panicked", "g", g.String(), "panic", pe.Value, "stack", string(pe.Stack))
+		g.Hub().Raw().Logger().Error("greenpool: task panicked", "g", g.String(), "panic", pe.Value, "stack", string(pe.Stack))
 	}
 }
 
@@ -278,7 +278,7 @@ func (p *Pool) Kill() error {
 	}
 	slices.SortFunc(victims, func(a, b *hub.G) int { return cmp.Compare(a.ID(), b.ID()) })
 	for _, g := range victims {
-		p.h.Kill(g)
+		p.h.Raw().Kill(g)
 	}
 	if cur == nil {
 		return nil
@@ -298,10 +298,10 @@ func (p *Pool) Kill() error {
 // caller returns the calling green thread, nil for a hub callback, or an
 // error for any other goroutine.
 func (p *Pool) caller() (*hub.G, error) {
-	if g := p.h.Current(); g != nil {
+	if g := p.h.Raw().Current(); g != nil {
 		return g, nil
 	}
-	_, err := p.h.Token()
+	_, err := p.h.Raw().Token()
 	if errors.Is(err, hub.ErrNotGreen) {
 		return nil, nil
 	}
@@ -336,10 +336,10 @@ func (p *Pool) acquire(cur, actor *hub.G) (borrowed bool, err error) {
 		}
 	}()
 	for {
-		if w.tok, err = p.h.Token(); err != nil {
+		if w.tok, err = p.h.Raw().Token(); err != nil {
 			break
 		}
-		err = p.h.Park(spawnReason)
+		err = p.h.Raw().Park(spawnReason)
 		if w.granted && err == nil {
 			done = true
 			w.granted = false
@@ -391,7 +391,7 @@ func (p *Pool) grant() {
 		p.unlink(w)
 		w.granted = true
 		p.running++
-		p.h.ReadyToken(w.tok, nil)
+		p.h.Raw().ReadyToken(w.tok, nil)
 	}
 }
 
@@ -454,13 +454,13 @@ func (l *waitList) len() int { return len(l.toks) }
 // wait parks the calling green thread until wakeAll (or an interruption,
 // whose error it returns).
 func (l *waitList) wait(h *hub.Hub, why hub.Reason) error {
-	tok, err := h.Token()
+	tok, err := h.Raw().Token()
 	if err != nil {
 		return err
 	}
 	l.toks = append(l.toks, tok)
 	defer l.remove(tok)
-	return h.Park(why)
+	return h.Raw().Park(why)
 }
 
 func (l *waitList) remove(tok hub.WakeToken) {
@@ -473,6 +473,6 @@ func (l *waitList) wakeAll(h *hub.Hub) {
 	toks := l.toks
 	l.toks = nil
 	for _, t := range toks {
-		h.ReadyToken(t, nil)
+		h.Raw().ReadyToken(t, nil)
 	}
 }

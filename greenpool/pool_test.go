@@ -206,17 +206,17 @@ func TestPoolSlots(t *testing.T) {
 							t.Errorf("step %d: killed spawner got %v, want ErrKilled", i, err)
 						}
 					case "wake":
-						h.Ready(d.spawners[s.arg].G(), nil)
+						h.Raw().Ready(d.spawners[s.arg].G(), nil)
 						settle(h)
 					case "resizeInterrupt":
 						d.p.Resize(s.arg)
-						h.Interrupt(d.spawners[s.arg2].G(), errInterrupt)
+						h.Raw().Interrupt(d.spawners[s.arg2].G(), errInterrupt)
 						settle(h)
 						if err := d.spawnErr[s.arg2]; err != nil {
 							t.Errorf("step %d: spawner handed a slot got %v", i, err)
 						}
 					case "interruptResize":
-						h.Interrupt(d.spawners[s.arg2].G(), errInterrupt)
+						h.Raw().Interrupt(d.spawners[s.arg2].G(), errInterrupt)
 						d.p.Resize(s.arg)
 						settle(h)
 						if err := d.spawnErr[s.arg2]; err != errInterrupt {
@@ -226,7 +226,7 @@ func TestPoolSlots(t *testing.T) {
 						// The resize hands spawner arg2 a slot and makes it
 						// ready; it is killed before it runs.
 						d.p.Resize(s.arg)
-						h.Kill(d.spawners[s.arg2].G())
+						h.Raw().Kill(d.spawners[s.arg2].G())
 						settle(h)
 					}
 					d.check(fmt.Sprintf("step %d (%s %d)", i, s.op, s.arg), s.running, s.waiting, s.started)
@@ -551,7 +551,7 @@ func TestFromHubCallback(t *testing.T) {
 		var errs []error
 		ran := 0
 		done := &latch{h: h}
-		h.AfterFunc(time.Millisecond, func() {
+		h.Raw().AfterFunc(time.Millisecond, func() {
 			errs = append(errs, p.SpawnN(func() { ran++ })) // a free slot: fine
 			errs = append(errs, p.SpawnN(func() { ran++ })) // full: cannot wait
 			errs = append(errs, p.WaitAll())                // busy: cannot wait
@@ -642,7 +642,7 @@ func TestLendInterrupted(t *testing.T) {
 			return err
 		}
 		greenthread.Sleep(h, time.Second)
-		h.Interrupt(outer.G(), errInterrupt)
+		h.Raw().Interrupt(outer.G(), errInterrupt)
 		if _, err := outer.Wait(); err != errInterrupt {
 			t.Errorf("interrupted nested spawn: %v, want the interruption", err)
 		}

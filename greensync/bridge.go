@@ -16,7 +16,7 @@ var (
 // onHubThread reports whether the caller is h's own thread, where a
 // goroutine-style wait would stop the hub.
 func onHubThread(h *hub.Hub) bool {
-	_, err := h.Token()
+	_, err := h.Raw().Token()
 	return err == nil || errors.Is(err, hub.ErrNotGreen)
 }
 
@@ -50,7 +50,7 @@ type call[T any] struct {
 
 func (c *call[T]) start(h *hub.Hub) func() {
 	return func() {
-		_, err := h.Spawn(c.run, c.exit)
+		_, err := h.Raw().Spawn(c.run, c.exit)
 		if err != nil {
 			c.err = wrapOp("call", err)
 			close(c.done)
@@ -80,7 +80,7 @@ func Go(h *hub.Hub, fn func()) error {
 		return ErrOnHub
 	}
 	err := h.Submit(func() {
-		h.Spawn(func() error { fn(); return nil }, logPanic)
+		h.Raw().Spawn(func() error { fn(); return nil }, logPanic)
 	})
 	if err != nil {
 		return wrapOp("go", err)
@@ -91,7 +91,7 @@ func Go(h *hub.Hub, fn func()) error {
 func logPanic(g *hub.G) {
 	var p *hub.PanicError
 	if errors.As(g.Err(), &p) {
-		g.Hub().Logger().Error("greensync: green thread panicked", "g", g.String(), "panic", p.Value, "stack", string(p.Stack))
+		g.Hub().Raw().Logger().Error("greensync: green thread panicked", "g", g.String(), "panic", p.Value, "stack", string(p.Stack))
 	}
 }
 
@@ -118,7 +118,7 @@ func (op *chanOp[T]) report(h *hub.Hub) func() {
 	return func() {
 		op.done = true
 		if op.g != nil {
-			h.Ready(op.g, nil)
+			h.Raw().Ready(op.g, nil)
 		}
 	}
 }
@@ -145,13 +145,13 @@ func (op *chanOp[T]) await(h *hub.Hub, g *hub.G, why hub.Reason) (err error) {
 		}
 	}()
 	for !op.done {
-		if perr := h.Park(why); perr != nil && err == nil {
+		if perr := h.Raw().Park(why); perr != nil && err == nil {
 			err = perr
 			op.stop()
 		}
 	}
 	if op.did && err != nil {
-		h.Interrupt(g, err)
+		h.Raw().Interrupt(g, err)
 		err = nil
 	}
 	return err
@@ -235,13 +235,13 @@ func Send[T any](h *hub.Hub, ch chan<- T, v T) error {
 // thread's wait early; the goroutine itself lives until wg.Wait returns,
 // since a WaitGroup wait cannot be abandoned.
 func WaitGroup(h *hub.Hub, wg *sync.WaitGroup) error {
-	tok, err := h.Token()
+	tok, err := h.Raw().Token()
 	if err != nil {
 		return wrapOp("waitgroup", err)
 	}
 	go func() {
 		wg.Wait()
-		h.SubmitReady(tok, nil)
+		h.Raw().SubmitReady(tok, nil)
 	}()
-	return h.Park(reasonWG)
+	return h.Raw().Park(reasonWG)
 }

@@ -14,16 +14,16 @@ var reasonContext = hub.Block("context done")
 // through its thread-safe door (context.AfterFunc and SubmitReady): no
 // polling, and the hub sleeps in its poller meanwhile.
 func WaitContext(h *hub.Hub, ctx context.Context) error {
-	tok, err := h.Token()
+	tok, err := h.Raw().Token()
 	if err != nil {
 		return wrapOp("wait context", err)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	stop := context.AfterFunc(ctx, func() { h.SubmitReady(tok, nil) })
+	stop := context.AfterFunc(ctx, func() { h.Raw().SubmitReady(tok, nil) })
 	defer stop()
-	if err := h.Park(reasonContext); err != nil {
+	if err := h.Raw().Park(reasonContext); err != nil {
 		return err
 	}
 	return ctx.Err()
@@ -64,7 +64,7 @@ func WithContext[T any](h *hub.Hub, ctx context.Context, fn func() (T, error)) (
 		h.Submit(func() {
 			if b.active {
 				b.err = &ctxError{err: ctx.Err()}
-				h.Interrupt(g, b.err)
+				h.Raw().Interrupt(g, b.err)
 			}
 		})
 	})
@@ -72,7 +72,7 @@ func WithContext[T any](h *hub.Hub, ctx context.Context, fn func() (T, error)) (
 		stop()
 		b.active = false
 		if b.err != nil {
-			h.ClearInterrupt(g, b.err)
+			h.Raw().ClearInterrupt(g, b.err)
 		}
 	}()
 	v, err := fn()

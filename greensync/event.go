@@ -66,7 +66,7 @@ func (e *Event[T]) Wait() (T, error) {
 	w := e.waiters.push(g)
 	defer e.done(w)
 	for !w.granted {
-		if err := e.h.Park(reasonEvent); err != nil {
+		if err := e.h.Raw().Park(reasonEvent); err != nil {
 			return zero, err
 		}
 	}

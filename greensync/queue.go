@@ -54,7 +54,7 @@ func (q *queue[T]) Put(v T) error {
 	w.item = v
 	defer q.putDone(w)
 	for !w.granted {
-		if err := q.h.Park(reasonPut); err != nil {
+		if err := q.h.Raw().Park(reasonPut); err != nil {
 			return err
 		}
 	}
@@ -119,7 +119,7 @@ func (q *queue[T]) Get() (T, error) {
 	w := q.getters.push(g)
 	defer q.getDone(w)
 	for !w.granted {
-		if err := q.h.Park(reasonGet); err != nil {
+		if err := q.h.Raw().Park(reasonGet); err != nil {
 			return zero, err
 		}
 	}
@@ -257,7 +257,7 @@ func (q *queue[T]) join() error {
 		q.joiners.release(w)
 	}()
 	for !w.granted {
-		if err := q.h.Park(reasonJoin); err != nil {
+		if err := q.h.Raw().Park(reasonJoin); err != nil {
 			return err
 		}
 	}

@@ -294,7 +294,7 @@ func TestQueue(t *testing.T) {
 		{"hub callback may put but not wait", func(t *testing.T, h *hub.Hub) {
 			q := greensync.NewQueue[int](h, 1)
 			var errs [2]error
-			h.AfterFunc(ms, func() {
+			h.Raw().AfterFunc(ms, func() {
 				errs[0] = q.Put(1)
 				errs[1] = q.Put(2)
 			})

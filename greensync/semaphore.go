@@ -47,7 +47,7 @@ func (s *Semaphore) Acquire() error {
 	w := s.waiters.push(g)
 	defer s.done(w)
 	for !w.granted {
-		if err := s.h.Park(reasonAcquire); err != nil {
+		if err := s.h.Raw().Park(reasonAcquire); err != nil {
 			return err
 		}
 	}

@@ -130,7 +130,7 @@ func TestSemaphore(t *testing.T) {
 			// Both timers are due at 5ms; the release is scheduled first, so
 			// the permit is granted, then the Timeout fires before the
 			// waiter runs.
-			h.AfterFunc(5*ms, func() { s.Release() })
+			h.Raw().AfterFunc(5*ms, func() { s.Release() })
 			var got error = errors.New("not run")
 			var late error
 			th := greenthread.Spawn(h, func() (int, error) {

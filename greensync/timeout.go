@@ -60,18 +60,18 @@ func (t *Timeout) Start() error {
 		return ErrTimeoutStarted
 	}
 	if t.state == timeoutFired {
-		t.h.ClearInterrupt(t.g, t)
+		t.h.Raw().ClearInterrupt(t.g, t)
 	}
 	t.g, t.state = g, timeoutPending
 	if t.d >= 0 {
-		t.h.ScheduleTimer(&t.timer, t.h.Now()+t.d)
+		t.h.Raw().ScheduleTimer(&t.timer, t.h.Now()+t.d)
 	}
 	return nil
 }
 
 func (t *Timeout) fire() {
 	t.state = timeoutFired
-	t.h.Interrupt(t.g, t)
+	t.h.Raw().Interrupt(t.g, t)
 }
 
 // Cancel disarms the Timeout and reports whether it was pending. If it has
@@ -80,11 +80,11 @@ func (t *Timeout) fire() {
 func (t *Timeout) Cancel() bool {
 	switch t.state {
 	case timeoutPending:
-		t.h.CancelTimer(&t.timer)
+		t.h.Raw().CancelTimer(&t.timer)
 		t.state = timeoutIdle
 		return true
 	case timeoutFired:
-		t.h.ClearInterrupt(t.g, t)
+		t.h.Raw().ClearInterrupt(t.g, t)
 		t.state = timeoutIdle
 	}
 	return false

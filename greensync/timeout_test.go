@@ -58,7 +58,7 @@ func TestTimeoutInterrupts(t *testing.T) {
 				return err
 			}
 			defer unix.Close(p[1])
-			fd, err := h.Register(p[0])
+			fd, err := h.Raw().Register(p[0])
 			if err != nil {
 				unix.Close(p[0])
 				return err
@@ -153,7 +153,7 @@ func TestTimeoutCancelled(t *testing.T) {
 		// Fired while the green thread was not blocked, then cancelled: the
 		// expiry is withdrawn.
 		tmo2, _ := greensync.StartTimeout(h, 0)
-		h.AfterFunc(0, func() {}) // a turn of the loop
+		h.Raw().AfterFunc(0, func() {}) // a turn of the loop
 		for !tmo2.Expired() {
 			greenthread.Yield(h)
 		}

@@ -88,7 +88,7 @@ func (l *waitList[T]) release(w *waiter[T]) {
 func (l *waitList[T]) popParked(h *hub.Hub) *waiter[T] {
 	for w := l.head; w != nil; w = l.head {
 		l.remove(w)
-		if h.Ready(w.g, nil) {
+		if h.Raw().Ready(w.g, nil) {
 			return w
 		}
 	}
@@ -103,10 +103,10 @@ func (l *waitList[T]) len() int { return l.n }
 // a hub callback (which may call what does not block), or an error if the
 // caller is not on h's thread at all.
 func caller(h *hub.Hub) (*hub.G, error) {
-	if g := h.Current(); g != nil {
+	if g := h.Raw().Current(); g != nil {
 		return g, nil
 	}
-	_, err := h.Token()
+	_, err := h.Raw().Token()
 	if errors.Is(err, hub.ErrNotGreen) {
 		return nil, nil
 	}
@@ -116,10 +116,10 @@ func caller(h *hub.Hub) (*hub.G, error) {
 // green returns the calling green thread, or an error for blocking calls
 // made from anywhere else.
 func green(h *hub.Hub, op string) (*hub.G, error) {
-	if g := h.Current(); g != nil {
+	if g := h.Raw().Current(); g != nil {
 		return g, nil
 	}
-	_, err := h.Token()
+	_, err := h.Raw().Token()
 	return nil, fmt.Errorf("greensync: %s: %w", op, err)
 }
 

@@ -26,7 +26,7 @@ type Greenlet struct {
 // NewGreenlet creates a greenlet that will run fn (greenlet.greenlet(run,
 // parent)). A zero parent means the caller.
 func NewGreenlet(h *hub.Hub, fn func(arg any) (any, error), parent Greenlet) (Greenlet, error) {
-	g, err := h.NewGreenlet(fn, parent.g, nil)
+	g, err := h.Raw().NewGreenlet(fn, parent.g, nil)
 	if err != nil {
 		return Greenlet{}, fmt.Errorf("greenthread: new greenlet: %w", err)
 	}
@@ -35,7 +35,7 @@ func NewGreenlet(h *hub.Hub, fn func(arg any) (any, error), parent Greenlet) (Gr
 
 // Current returns the calling green thread or greenlet, or the zero
 // Greenlet if the caller is not one of h's.
-func Current(h *hub.Hub) Greenlet { return Greenlet{g: h.Current()} }
+func Current(h *hub.Hub) Greenlet { return Greenlet{g: h.Raw().Current()} }
 
 // G returns the hub's record of the greenlet.
 func (gl Greenlet) G() *hub.G { return gl.g }
@@ -62,7 +62,7 @@ func (gl Greenlet) Switch(v any) (any, error) {
 	if gl.g == nil {
 		return nil, errZero
 	}
-	v, err := gl.g.Hub().Switch(gl.g, v)
+	v, err := gl.g.Hub().Raw().Switch(gl.g, v)
 	if err != nil {
 		return v, switchError(gl, err)
 	}
@@ -90,7 +90,7 @@ func (gl Greenlet) Throw(err error) (any, error) {
 	if gl.g == nil {
 		return nil, errZero
 	}
-	v, terr := gl.g.Hub().Throw(gl.g, err)
+	v, terr := gl.g.Hub().Raw().Throw(gl.g, err)
 	if terr != nil && terr != err {
 		return v, switchError(gl, terr)
 	}

@@ -31,7 +31,7 @@ func TestKillFromLinkAndInterruptWait(t *testing.T) {
 		c := greenthread.Spawn(h, func() (int, error) { return 0, greenthread.Sleep(h, time.Hour) })
 		w := greenthread.Spawn(h, func() (int, error) { _, err := c.Wait(); return 0, err })
 		greenthread.Yield(h)
-		h.Interrupt(w.G(), errTest)
+		h.Raw().Interrupt(w.G(), errTest)
 		if _, err := w.Wait(); !errors.Is(err, errTest) {
 			t.Errorf("interrupted waiter: %v", err)
 		}

@@ -44,7 +44,7 @@ type link[T any] struct {
 // shutting down) the Thread returned is already dead and Wait reports why.
 func Spawn[T any](h *hub.Hub, fn func() (T, error)) *Thread[T] {
 	t := &Thread[T]{h: h}
-	g, err := h.Spawn(func() error {
+	g, err := h.Raw().Spawn(func() error {
 		v, err := fn()
 		t.value = v
 		return err
@@ -63,21 +63,21 @@ func Spawn[T any](h *hub.Hub, fn func() (T, error)) *Thread[T] {
 // means it never runs.
 func SpawnAfter[T any](h *hub.Hub, d time.Duration, fn func() (T, error)) *Thread[T] {
 	t := &Thread[T]{h: h}
-	g, err := h.NewGreenlet(func(any) (any, error) {
+	g, err := h.Raw().NewGreenlet(func(any) (any, error) {
 		v, err := fn()
 		t.value = v
 		return nil, err
-	}, h.Loop(), exitHook)
+	}, h.Raw().Loop(), exitHook)
 	if err != nil {
 		t.dead, t.err = true, err
 		return t
 	}
 	t.g = g
 	g.SetOwner(t)
-	t.timer = h.AfterFunc(d, func() {
+	t.timer = h.Raw().AfterFunc(d, func() {
 		t.timer = nil
-		if err := h.Start(g); err != nil && !g.Dead() {
-			h.Kill(g) // the hub is stopping: the thread never runs
+		if err := h.Raw().Start(g); err != nil && !g.Dead() {
+			h.Raw().Kill(g) // the hub is stopping: the thread never runs
 		}
 	})
 	return t
@@ -97,7 +97,7 @@ func (t *Thread[T]) exit(g *hub.G) {
 	t.err = g.Err()
 	t.dead = true
 	if t.timer != nil {
-		g.Hub().CancelTimer(t.timer)
+		g.Hub().Raw().CancelTimer(t.timer)
 		t.timer = nil
 	}
 	links := t.links
@@ -106,11 +106,11 @@ func (t *Thread[T]) exit(g *hub.G) {
 		l.fn(t)
 	}
 	if t.waiter != nil {
-		g.Hub().Ready(t.waiter, nil)
+		g.Hub().Raw().Ready(t.waiter, nil)
 		t.waiter = nil
 	}
 	for _, w := range t.waiters {
-		g.Hub().Ready(w, nil)
+		g.Hub().Raw().Ready(w, nil)
 	}
 	t.waiters = nil
 }
@@ -128,11 +128,11 @@ func (t *Thread[T]) Dead() bool { return t.dead }
 // green threads may wait. A green thread waiting for itself gets an error.
 func (t *Thread[T]) Wait() (T, error) {
 	for !t.dead {
-		cur := t.h.Current()
+		cur := t.h.Raw().Current()
 		switch {
 		case cur == nil:
 			var zero T
-			_, err := t.h.Token() // the precise reason: outside, callback, stopped
+			_, err := t.h.Raw().Token() // the precise reason: outside, callback, stopped
 			return zero, err
 		case cur == t.g:
 			var zero T
@@ -155,7 +155,7 @@ func (t *Thread[T]) park(cur *hub.G) error {
 		t.waiters = append(t.waiters, cur)
 	}
 	defer t.removeWaiter(cur)
-	return t.h.Park(waitReason)
+	return t.h.Raw().Park(waitReason)
 }
 
 func (t *Thread[T]) removeWaiter(g *hub.G) {
@@ -207,10 +207,10 @@ func (t *Thread[T]) Kill() error {
 	}
 	// The hub checks the caller first; a SpawnAfter timer is cancelled by
 	// exitThread when the kill ends the thread.
-	if err := t.h.Kill(t.g); err != nil {
+	if err := t.h.Raw().Kill(t.g); err != nil {
 		return err
 	}
-	if t.h.Current() != nil {
+	if t.h.Raw().Current() != nil {
 		t.Wait()
 	}
 	return nil
@@ -236,21 +236,21 @@ func (t *Thread[T]) Cancel() error {
 // spawn_n, cheaper than Spawn. A panic in fn is logged through the hub's
 // logger, since no one can Wait for it.
 func SpawnN(h *hub.Hub, fn func()) error {
-	_, err := h.Spawn(func() error { fn(); return nil }, logFailure)
+	_, err := h.Raw().Spawn(func() error { fn(); return nil }, logFailure)
 	return err
 }
 
 func logFailure(g *hub.G) {
 	var p *hub.PanicError
 	if errors.As(g.Err(), &p) {
-		g.Hub().Logger().Error("greenthread: green thread panicked", "g", g.String(), "panic", p.Value, "stack", string(p.Stack))
+		g.Hub().Raw().Logger().Error("greenthread: green thread panicked", "g", g.String(), "panic", p.Value, "stack", string(p.Stack))
 	}
 }
 
 // Sleep suspends the calling green thread for d on the hub's clock
 // (eventlet's sleep); d <= 0 yields.
-func Sleep(h *hub.Hub, d time.Duration) error { return h.Sleep(d) }
+func Sleep(h *hub.Hub, d time.Duration) error { return h.Raw().Sleep(d) }
 
 // Yield lets every other ready green thread run before the caller goes on:
 // eventlet's sleep(0).
-func Yield(h *hub.Hub) error { return h.Yield() }
+func Yield(h *hub.Hub) error { return h.Raw().Yield() }

@@ -203,7 +203,7 @@ func TestKill(t *testing.T) {
 			r, w := pipe(t)
 			started, deferred, returned := false, false, false
 			mustRun(t, h, func() error {
-				fd, err := h.Register(r)
+				fd, err := h.Raw().Register(r)
 				if err != nil {
 					return err
 				}
@@ -345,7 +345,7 @@ func TestWaitMisuse(t *testing.T) {
 		})
 		other := greenthread.Spawn(h, func() (int, error) { return 0, greenthread.Sleep(h, time.Millisecond) })
 		var cbErr error
-		h.AfterFunc(0, func() { _, cbErr = other.Wait() })
+		h.Raw().AfterFunc(0, func() { _, cbErr = other.Wait() })
 		if _, err := self.Wait(); err != nil {
 			return err
 		}

@@ -61,19 +61,10 @@ func (d *door) close() []doorItem {
 // returned nil, fn runs exactly once, possibly while the hub shuts down
 // (when Spawn returns ErrStopped). After Run has returned, Submit returns
 // ErrStopped.
-func (h *Hub) Submit(fn func()) error {
-	if !h.door.add(doorItem{fn: fn}) {
-		return ErrStopped
-	}
-	h.wake()
-	return nil
-}
+func (h *Hub) Submit(fn func()) error { return h.submit(doorItem{fn: fn}) }
 
-// SubmitReady is ReadyToken for any goroutine: it wakes the park the token
-// names, through the door, with err as Park's result. A stale token does
-// nothing. It returns ErrStopped after Run has returned.
-func (h *Hub) SubmitReady(t WakeToken, err error) error {
-	if !h.door.add(doorItem{tok: t, err: err}) {
+func (h *Hub) submit(it doorItem) error {
+	if !h.door.add(it) {
 		return ErrStopped
 	}
 	h.wake()

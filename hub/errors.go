@@ -36,6 +36,9 @@ var (
 	// same readiness of a file descriptor (eventlet's "second simultaneous
 	// read").
 	ErrBusy = errors.New("hub: another green thread is already waiting on this file descriptor")
+	// ErrCycle is returned by G.SetParent when the new parent would make
+	// the parent chain a cycle.
+	ErrCycle = errors.New("hub: parent would make a cycle")
 )
 
 // PanicError is the error of a green thread whose function panicked. The
@@ -60,3 +63,19 @@ func (e *PanicError) Unwrap() error {
 // killSignal is the panic value that unwinds a killed green thread. Only
 // the hub raises it and only the hub's recover turns it into ErrKilled.
 type killSignal struct{}
+
+// reportFailure is Raw.ReportFailure.
+func (h *Hub) reportFailure(g *G, err error) {
+	if err == nil || errors.Is(err, ErrKilled) {
+		return
+	}
+	if h.onFailure != nil {
+		h.onFailure(g, err)
+		return
+	}
+	if p, ok := err.(*PanicError); ok {
+		h.logger.Error("hub: green thread panicked", "g", g.String(), "panic", p.Value, "stack", string(p.Stack))
+		return
+	}
+	h.logger.Error("hub: green thread failed", "g", g.String(), "err", err)
+}

@@ -16,15 +16,15 @@ func ExampleHub_Run() {
 	h := hub.New(hub.WithClock(timers.NewVirtual(true)))
 	err := h.Run(func() error {
 		for _, name := range []string{"a", "b"} {
-			h.Spawn(func() error {
+			h.Raw().Spawn(func() error {
 				for i := 1; i <= 2; i++ {
 					fmt.Println(name, i, "at", h.Now())
-					h.Sleep(time.Second)
+					h.Raw().Sleep(time.Second)
 				}
 				return nil
 			}, nil)
 		}
-		h.Sleep(time.Minute) // when main returns, Run kills the rest
+		h.Raw().Sleep(time.Minute) // when main returns, Run kills the rest
 		fmt.Println("main done at", h.Now())
 		return nil
 	})
@@ -43,15 +43,15 @@ func ExampleHub_Run() {
 func ExampleHub_Submit() {
 	h := hub.New()
 	err := h.Run(func() error {
-		tok, _ := h.Token() // names main's next park
+		tok, _ := h.Raw().Token() // names main's next park
 		go func() {         // a plain goroutine, not a green thread
 			result := 6 * 7
 			h.Submit(func() {
 				fmt.Println("submitted function got", result)
-				h.ReadyToken(tok, nil)
+				h.Raw().ReadyToken(tok, nil)
 			})
 		}()
-		err := h.Park(hub.Block("result"))
+		err := h.Raw().Park(hub.Block("result"))
 		fmt.Println("main woke:", err)
 		return nil
 	})
@@ -67,7 +67,7 @@ func ExampleHub_Submit() {
 func ExampleHub_Offload() {
 	h := hub.New(hub.WithOffloadWorkers(2))
 	h.Run(func() error {
-		h.Spawn(func() error {
+		h.Raw().Spawn(func() error {
 			fmt.Println("another green thread runs meanwhile")
 			return nil
 		}, nil)
@@ -100,7 +100,7 @@ func (lifeTracer) Exit(g *hub.G, err error)      { fmt.Println("exit", g, err) }
 func ExampleTracer() {
 	h := hub.New(hub.WithTracer(lifeTracer{}), hub.WithClock(timers.NewVirtual(true)))
 	h.Run(func() error {
-		h.Sleep(time.Second)
+		h.Raw().Sleep(time.Second)
 		return nil
 	})
 	// Output:

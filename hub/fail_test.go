@@ -33,13 +33,13 @@ func TestPanicIsolation(t *testing.T) {
 				gr := newGroup(h)
 				for i := range 5 {
 					gr.spawn(func() error {
-						if err := h.Yield(); err != nil {
+						if err := h.Raw().Yield(); err != nil {
 							return err
 						}
 						if i == 2 {
 							return panicky(tt.value)
 						}
-						if err := h.Sleep(time.Millisecond); err != nil {
+						if err := h.Raw().Sleep(time.Millisecond); err != nil {
 							return err
 						}
 						finished++
@@ -90,23 +90,23 @@ func TestKill(t *testing.T) {
 		notRun bool
 	}{
 		{name: "before start", body: func(h *hub.Hub) error { return nil }, notRun: true},
-		{name: "sleeping", body: func(h *hub.Hub) error { return h.Sleep(time.Hour) }, settle: parked},
-		{name: "parked", body: func(h *hub.Hub) error { return h.Park(hub.Block("test")) }, settle: parked},
+		{name: "sleeping", body: func(h *hub.Hub) error { return h.Raw().Sleep(time.Hour) }, settle: parked},
+		{name: "parked", body: func(h *hub.Hub) error { return h.Raw().Park(hub.Block("test")) }, settle: parked},
 		{name: "yielding", body: func(h *hub.Hub) error {
 			for {
-				if err := h.Yield(); err != nil {
+				if err := h.Raw().Yield(); err != nil {
 					return err
 				}
 			}
-		}, settle: func(h *hub.Hub, g *hub.G) error { return h.Yield() }},
+		}, settle: func(h *hub.Hub, g *hub.G) error { return h.Raw().Yield() }},
 		{name: "in a switch", body: func(h *hub.Hub) error {
-			gl, err := h.NewGreenlet(func(any) (any, error) {
-				return nil, h.Park(hub.Block("greenlet"))
+			gl, err := h.Raw().NewGreenlet(func(any) (any, error) {
+				return nil, h.Raw().Park(hub.Block("greenlet"))
 			}, nil, nil)
 			if err != nil {
 				return err
 			}
-			_, err = h.Switch(gl, nil)
+			_, err = h.Raw().Switch(gl, nil)
 			return err
 		}, settle: func(h *hub.Hub, g *hub.G) error {
 			return yieldUntil(h, 10, func() bool { return g.Reason().What == "switch" })
@@ -116,8 +116,8 @@ func TestKill(t *testing.T) {
 			defer close(release)
 			return h.Offload(func() { <-release })
 		}, settle: parked},
-		{name: "self", body: func(h *hub.Hub) error { return h.Kill(h.Current()) },
-			settle: func(h *hub.Hub, g *hub.G) error { return h.Yield() }},
+		{name: "self", body: func(h *hub.Hub) error { return h.Raw().Kill(h.Raw().Current()) },
+			settle: func(h *hub.Hub, g *hub.G) error { return h.Raw().Yield() }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -141,7 +141,7 @@ func TestKill(t *testing.T) {
 						return err
 					}
 				}
-				if err := h.Kill(victim); err != nil {
+				if err := h.Raw().Kill(victim); err != nil {
 					return err
 				}
 				return gr.wait()
@@ -175,7 +175,7 @@ func TestRunShutdownUnwinds(t *testing.T) {
 	var exits []error
 	var spawnErr error
 	err := run(t, h, func() error {
-		fd, err := h.Register(r)
+		fd, err := h.Raw().Register(r)
 		if err != nil {
 			return err
 		}
@@ -183,12 +183,12 @@ func TestRunShutdownUnwinds(t *testing.T) {
 			name string
 			body func() error
 		}{
-			{name: "sleeper", body: func() error { return h.Sleep(time.Hour) }},
-			{name: "parked", body: func() error { return h.Park(hub.Block("forever")) }},
+			{name: "sleeper", body: func() error { return h.Raw().Sleep(time.Hour) }},
+			{name: "parked", body: func() error { return h.Raw().Park(hub.Block("forever")) }},
 			{name: "reader", body: fd.WaitRead},
 			{name: "yielder", body: func() error {
 				for {
-					if err := h.Yield(); err != nil {
+					if err := h.Raw().Yield(); err != nil {
 						return err
 					}
 				}
@@ -196,20 +196,20 @@ func TestRunShutdownUnwinds(t *testing.T) {
 			{name: "not started", body: func() error { t.Errorf("a green thread spawned last ran"); return nil }},
 		}
 		for _, l := range leftovers {
-			if _, err := h.Spawn(func() error {
+			if _, err := h.Raw().Spawn(func() error {
 				defer func() {
 					unwound = append(unwound, l.name)
-					if !h.Stopping() {
+					if !h.Raw().Stopping() {
 						t.Errorf("%s unwound before shutdown", l.name)
 					}
-					_, spawnErr = h.Spawn(func() error { return nil }, nil)
+					_, spawnErr = h.Raw().Spawn(func() error { return nil }, nil)
 				}()
 				return l.body()
 			}, func(g *hub.G) { exits = append(exits, g.Err()) }); err != nil {
 				return err
 			}
 			if l.name != "not started" {
-				if err := h.Yield(); err != nil {
+				if err := h.Raw().Yield(); err != nil {
 					return err
 				}
 			}
@@ -243,11 +243,11 @@ func TestRunMainPanics(t *testing.T) {
 	h := hub.New()
 	unwound := false
 	err := run(t, h, func() error {
-		h.Spawn(func() error {
+		h.Raw().Spawn(func() error {
 			defer func() { unwound = true }()
-			return h.Sleep(time.Hour)
+			return h.Raw().Sleep(time.Hour)
 		}, nil)
-		h.Yield()
+		h.Raw().Yield()
 		return panicky(errTest)
 	})
 	var pe *hub.PanicError
@@ -277,8 +277,8 @@ func TestWaitForAll(t *testing.T) {
 			var errs []error
 			mustRun(t, h, func() error {
 				for i := range 3 {
-					h.Spawn(func() error {
-						if err := h.Sleep(time.Duration(i+1) * time.Minute); err != nil {
+					h.Raw().Spawn(func() error {
+						if err := h.Raw().Sleep(time.Duration(i+1) * time.Minute); err != nil {
 							return err
 						}
 						done++
@@ -310,26 +310,26 @@ func TestInterrupt(t *testing.T) {
 		wantSlept  bool // the block ran its course (a 1s sleep)
 	}{
 		{name: "sleeping", block: sleepSecond, wantErr: errTest,
-			interrupt: func(h *hub.Hub, g *hub.G) { h.Interrupt(g, errTest) }},
-		{name: "parked", block: func(h *hub.Hub, _ *hub.FD) error { return h.Park(hub.Block("x")) }, wantErr: errTest,
-			interrupt: func(h *hub.Hub, g *hub.G) { h.Interrupt(g, errTest) }},
+			interrupt: func(h *hub.Hub, g *hub.G) { h.Raw().Interrupt(g, errTest) }},
+		{name: "parked", block: func(h *hub.Hub, _ *hub.FD) error { return h.Raw().Park(hub.Block("x")) }, wantErr: errTest,
+			interrupt: func(h *hub.Hub, g *hub.G) { h.Raw().Interrupt(g, errTest) }},
 		{name: "on an fd", block: func(_ *hub.Hub, fd *hub.FD) error { return fd.WaitRead() }, wantErr: errTest,
-			interrupt: func(h *hub.Hub, g *hub.G) { h.Interrupt(g, errTest) }},
+			interrupt: func(h *hub.Hub, g *hub.G) { h.Raw().Interrupt(g, errTest) }},
 		{name: "ready, next park", yieldFirst: true, block: sleepSecond, wantErr: errTest,
-			interrupt: func(h *hub.Hub, g *hub.G) { h.Interrupt(g, errTest) }},
+			interrupt: func(h *hub.Hub, g *hub.G) { h.Raw().Interrupt(g, errTest) }},
 		{name: "later replaces earlier", yieldFirst: true, block: sleepSecond, wantErr: errOther,
-			interrupt: func(h *hub.Hub, g *hub.G) { h.Interrupt(g, errTest); h.Interrupt(g, errOther) }},
+			interrupt: func(h *hub.Hub, g *hub.G) { h.Raw().Interrupt(g, errTest); h.Raw().Interrupt(g, errOther) }},
 		{name: "cleared", yieldFirst: true, block: sleepSecond, wantSlept: true,
 			interrupt: func(h *hub.Hub, g *hub.G) {
-				h.Interrupt(g, errTest)
-				if !h.ClearInterrupt(g, errTest) {
+				h.Raw().Interrupt(g, errTest)
+				if !h.Raw().ClearInterrupt(g, errTest) {
 					panic("ClearInterrupt = false")
 				}
 			}},
 		{name: "clear other error", yieldFirst: true, block: sleepSecond, wantErr: errTest,
 			interrupt: func(h *hub.Hub, g *hub.G) {
-				h.Interrupt(g, errTest)
-				if h.ClearInterrupt(g, errOther) {
+				h.Raw().Interrupt(g, errTest)
+				if h.Raw().ClearInterrupt(g, errOther) {
 					panic("ClearInterrupt of another error = true")
 				}
 			}},
@@ -342,14 +342,14 @@ func TestInterrupt(t *testing.T) {
 			var blockErr error
 			var slept time.Duration
 			mustRun(t, h, func() error {
-				fd, err := h.Register(r)
+				fd, err := h.Raw().Register(r)
 				if err != nil {
 					return err
 				}
 				gr := newGroup(h)
 				victim, err := gr.spawn(func() error {
 					if tt.yieldFirst {
-						if err := h.Yield(); err != nil {
+						if err := h.Raw().Yield(); err != nil {
 							return err
 						}
 					}
@@ -362,7 +362,7 @@ func TestInterrupt(t *testing.T) {
 					return err
 				}
 				if tt.yieldFirst {
-					if err := h.Yield(); err != nil { // the victim is now queued after its yield
+					if err := h.Raw().Yield(); err != nil { // the victim is now queued after its yield
 						return err
 					}
 					if victim.State() != "ready" {
@@ -375,7 +375,7 @@ func TestInterrupt(t *testing.T) {
 				if err := gr.wait(); err != nil {
 					return err
 				}
-				if h.Interrupt(victim, errTest) {
+				if h.Raw().Interrupt(victim, errTest) {
 					t.Errorf("Interrupt of a dead green thread = true")
 				}
 				return nil
@@ -390,7 +390,7 @@ func TestInterrupt(t *testing.T) {
 	}
 }
 
-func sleepSecond(h *hub.Hub, _ *hub.FD) error { return h.Sleep(time.Second) }
+func sleepSecond(h *hub.Hub, _ *hub.FD) error { return h.Raw().Sleep(time.Second) }
 
 // A greenlet kills the green thread that switched into it (and is still
 // below it on the coroutine chain): when the greenlet ends, control goes
@@ -403,12 +403,12 @@ func TestKillParentFromGreenlet(t *testing.T) {
 		gr := newGroup(h)
 		parent, err := gr.spawn(func() error {
 			defer func() { deferred = true }()
-			me := h.Current()
-			gl, err := h.NewGreenlet(func(any) (any, error) {
-				if err := h.Kill(me); err != nil {
+			me := h.Raw().Current()
+			gl, err := h.Raw().NewGreenlet(func(any) (any, error) {
+				if err := h.Raw().Kill(me); err != nil {
 					return nil, err
 				}
-				if err := h.Yield(); err != nil {
+				if err := h.Raw().Yield(); err != nil {
 					return nil, err
 				}
 				greenletDone = true
@@ -417,7 +417,7 @@ func TestKillParentFromGreenlet(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			_, err = h.Switch(gl, nil)
+			_, err = h.Raw().Switch(gl, nil)
 			afterSwitch = true
 			return err
 		}, func(g *hub.G) { parentErr = g.Err() })

@@ -38,10 +38,8 @@ type FD struct {
 	hup        bool
 }
 
-// Register puts sysfd, which must be in non-blocking mode, under the hub's
-// poller. The hub owns it from now on: FD.Close closes it, and Run closes
-// it at the end if nobody did.
-func (h *Hub) Register(sysfd int) (*FD, error) {
+// register is Raw.Register.
+func (h *Hub) register(sysfd int) (*FD, error) {
 	if _, err := h.caller(); err != nil {
 		return nil, err
 	}
@@ -81,7 +79,7 @@ func (d *FD) Sysfd() int { return d.sysfd }
 // Hub returns the hub the FD is registered with.
 func (d *FD) Hub() *Hub { return d.h }
 
-// Closed reports whether Close or Release has been called.
+// Closed reports whether Close has been called.
 func (d *FD) Closed() bool { return d.closed }
 
 // ReadReady reports whether a read might find data (see FD).
@@ -159,15 +157,6 @@ func (d *FD) Close() error {
 		return err
 	}
 	return d.shut(true)
-}
-
-// Release is Close without close(2): the fd is handed back to the caller,
-// in whatever blocking mode it was.
-func (d *FD) Release() (int, error) {
-	if _, err := d.h.caller(); err != nil {
-		return -1, err
-	}
-	return d.sysfd, d.shut(false)
 }
 
 func (d *FD) shut(closeFD bool) error {

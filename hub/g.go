@@ -131,9 +131,6 @@ func (g *G) Reason() Reason { return g.reason }
 // *PanicError, or ErrKilled. It is nil while the G lives.
 func (g *G) Err() error { return g.err }
 
-// Result returns the value a greenlet's function returned.
-func (g *G) Result() any { return g.result }
-
 // Parent returns the G that receives control and the result when this one
 // ends: the hub loop for green threads.
 func (g *G) Parent() *G { return g.parent }
@@ -146,7 +143,7 @@ func (g *G) SetParent(p *G) error {
 	}
 	for q := p; q != nil; q = q.parent {
 		if q == g {
-			return errCycle
+			return ErrCycle
 		}
 	}
 	g.parent = p
@@ -297,10 +294,14 @@ func (h *Hub) call(g *G, f func()) {
 
 // finish ends g: runs its exit hook, marks it dead and takes it off the
 // live list. It runs on g's own coroutine when the body ended, or on the
-// killer's when g is killed before it started.
+// killer's when g is killed before it started. A failure nobody can
+// observe — no exit hook, no ancestor waiting in a switch to receive it —
+// goes to the panic handler.
 func (h *Hub) finish(g *G) {
 	if g.onExit != nil {
 		h.callback(g.onExit, g)
+	} else if h.switchingAncestor(g) == nil {
+		h.reportFailure(g, g.err)
 	}
 	g.state = gDead
 	g.killPending = false
@@ -311,18 +312,30 @@ func (h *Hub) finish(g *G) {
 	}
 }
 
-// callback runs a hub-level function, logging a panic instead of letting it
-// take the hub down.
+// callback runs a hub-level function, reporting a panic through the panic
+// handler instead of letting it take the hub down.
 func (h *Hub) callback(f func(*G), g *G) {
 	defer func() {
 		if r := recover(); r != nil {
 			if _, ok := r.(killSignal); ok {
 				return // g was killed (again) while its exit hook blocked: it ends now
 			}
-			h.logger.Error("hub: callback panicked", "g", g.String(), "panic", r, "stack", string(debug.Stack()))
+			h.reportFailure(h.loop, &PanicError{Value: r, Stack: debug.Stack()})
 		}
 	}()
 	f(g)
+}
+
+// switchingAncestor returns the nearest ancestor of g that receives g's
+// result when g ends: one waiting in a switch, or a greenlet not started
+// yet. nil when control goes back to the scheduler.
+func (h *Hub) switchingAncestor(g *G) *G {
+	for p := g.parent; p != nil && p != h.loop; p = p.parent {
+		if (p.state == gParked && p.reason == reasonSwitch) || p.state == gNew {
+			return p
+		}
+	}
+	return nil
 }
 
 // exitTarget picks where control goes when g ends: the nearest ancestor
@@ -331,19 +344,17 @@ func (h *Hub) callback(f func(*G), g *G) {
 // That ancestor's switch returns g's result; a kill is not an error there,
 // as greenlet's GreenletExit is not.
 func (h *Hub) exitTarget(g *G) *G {
-	for p := g.parent; p != nil && p != h.loop; p = p.parent {
-		if (p.state == gParked && p.reason == reasonSwitch) || p.state == gNew {
-			p.value = g.result
-			p.wakeErr = g.err
-			if g.err == ErrKilled {
-				p.wakeErr = nil
-			}
-			p.state = gRunning
-			if h.tracer != nil {
-				h.tracer.Switch(g, p)
-			}
-			return p
+	if p := h.switchingAncestor(g); p != nil {
+		p.value = g.result
+		p.wakeErr = g.err
+		if g.err == ErrKilled {
+			p.wakeErr = nil
 		}
+		p.state = gRunning
+		if h.tracer != nil {
+			h.tracer.Switch(g, p)
+		}
+		return p
 	}
 	if n := h.pickNext(); n != nil {
 		if h.tracer != nil {

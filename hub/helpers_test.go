@@ -33,13 +33,13 @@ func newGroup(h *hub.Hub) *group { return &group{h: h} }
 
 // spawn starts fn in a green thread; onExit, if not nil, runs when it ends.
 func (gr *group) spawn(fn func() error, onExit func(*hub.G)) (*hub.G, error) {
-	g, err := gr.h.Spawn(fn, func(g *hub.G) {
+	g, err := gr.h.Raw().Spawn(fn, func(g *hub.G) {
 		if onExit != nil {
 			onExit(g)
 		}
 		gr.live--
 		if gr.live == 0 && gr.waiter != nil {
-			gr.h.Ready(gr.waiter, nil)
+			gr.h.Raw().Ready(gr.waiter, nil)
 		}
 	})
 	if err != nil {
@@ -53,8 +53,8 @@ func (gr *group) spawn(fn func() error, onExit func(*hub.G)) (*hub.G, error) {
 // group has ended.
 func (gr *group) wait() error {
 	for gr.live > 0 {
-		gr.waiter = gr.h.Current()
-		err := gr.h.Park(hub.Block("group"))
+		gr.waiter = gr.h.Raw().Current()
+		err := gr.h.Raw().Park(hub.Block("group"))
 		gr.waiter = nil
 		if err != nil {
 			return err

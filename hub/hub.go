@@ -65,10 +65,11 @@ type Hub struct {
 	wakeMu  sync.RWMutex  // held (read) across a wake-up's write; shutdown takes it before closing the poller
 	offload offloadPool
 
-	tracer   Tracer
-	watchdog *watchdog
-	logger   *slog.Logger
-	waitAll  bool
+	tracer    Tracer
+	watchdog  *watchdog
+	logger    *slog.Logger
+	onFailure func(g *G, err error) // WithPanicHandler; nil: log
+	waitAll   bool
 
 	state    atomic.Int32
 	stopping bool
@@ -206,7 +207,7 @@ func (h *Hub) runCallback(f func()) {
 	defer func() {
 		h.inCallback = false
 		if r := recover(); r != nil {
-			h.logger.Error("hub: callback panicked", "panic", r, "stack", string(debug.Stack()))
+			h.reportFailure(h.loop, &PanicError{Value: r, Stack: debug.Stack()})
 		}
 	}()
 	h.inCallback = true
@@ -516,30 +517,8 @@ func (h *Hub) mustCaller() *G {
 	return g
 }
 
-// Current returns the green thread the caller is, or nil if the caller is
-// not one of this hub's green threads (a hub callback, another goroutine).
-// Any goroutine may call it.
-func (h *Hub) Current() *G {
-	g, err := h.green()
-	if err != nil {
-		return nil
-	}
-	return g
-}
-
-// Loop returns the G that stands for the hub loop: the parent of every
-// green thread, the "from" of switches out of the loop in traces.
-func (h *Hub) Loop() *G { return h.loop }
-
 // Stats returns the hub's counters. Hub thread only, or after Run returned.
 func (h *Hub) Stats() Stats { return h.stats }
-
-// Logger returns the hub's logger.
-func (h *Hub) Logger() *slog.Logger { return h.logger }
-
-// Stopping reports whether main has returned and the hub is unwinding the
-// rest. Green threads cannot be spawned any more.
-func (h *Hub) Stopping() bool { return h.stopping }
 
 // spawn creates a green thread and queues it: the hub-thread part of Spawn.
 func (h *Hub) spawn(fn func() error, onExit func(*G)) *G {
@@ -585,25 +564,11 @@ func (h *Hub) unlink(g *G) {
 	h.live--
 }
 
-// Spawn creates a green thread running fn, with the hub loop as parent, and
-// puts it at the back of the ready queue: eventlet's spawn_n at the hub
-// level. onExit, if not nil, runs once when the green thread ends, however
-// it ends (also when it is killed before it started); g.Err tells how.
-func (h *Hub) Spawn(fn func() error, onExit func(*G)) (*G, error) {
-	if _, err := h.caller(); err != nil {
-		return nil, err
-	}
-	if h.stopping {
-		return nil, ErrStopped
-	}
-	return h.spawn(fn, onExit), nil
-}
-
-// NewGreenlet creates a greenlet: a G that runs fn when it is first
+// newGreenlet creates a greenlet: a G that runs fn when it is first
 // switched to, with the switch's value as arg, and whose result goes to its
 // parent when it ends (greenlet.greenlet(run, parent)). A nil parent means
 // the caller.
-func (h *Hub) NewGreenlet(fn func(arg any) (any, error), parent *G, onExit func(*G)) (*G, error) {
+func (h *Hub) newGreenlet(fn func(arg any) (any, error), parent *G, onExit func(*G)) (*G, error) {
 	cur, err := h.caller()
 	if err != nil {
 		return nil, err
@@ -625,11 +590,11 @@ func (h *Hub) NewGreenlet(fn func(arg any) (any, error), parent *G, onExit func(
 	return g, nil
 }
 
-// Start queues g, a greenlet made by NewGreenlet that has not started, to
+// start queues g, a greenlet made by NewGreenlet that has not started, to
 // be run by the hub like a spawned green thread: SpawnAfter creates its
 // green thread at once and starts it when its timer fires. g's parent
 // becomes the hub loop.
-func (h *Hub) Start(g *G) error {
+func (h *Hub) start(g *G) error {
 	if _, err := h.caller(); err != nil {
 		return err
 	}
@@ -647,25 +612,11 @@ func (h *Hub) Start(g *G) error {
 	return nil
 }
 
-// Switch suspends the calling green thread and resumes target directly,
-// without the ready queue, handing it v: greenlet's switch. It returns what
-// is handed back when something switches to the caller again, or the
-// result of a greenlet whose parent the caller is when that greenlet ends.
-// target must be a greenlet not started yet or a G suspended in Switch;
-// anything else gets ErrNotSwitchable.
-func (h *Hub) Switch(target *G, v any) (any, error) {
-	cur, err := h.green()
-	if err != nil {
-		return nil, err
-	}
-	return h.switchTo(cur, target, v, nil)
-}
-
-// Throw switches to target as Switch does, making target's Switch return
+// throw switches to target as Switch does, making target's Switch return
 // err instead of a value (greenlet's throw). Throwing into a greenlet that
 // has not started kills it: it never runs, and Throw returns as its parent
 // would. A nil err is ErrKilled.
-func (h *Hub) Throw(target *G, err error) (any, error) {
+func (h *Hub) throw(target *G, err error) (any, error) {
 	cur, cerr := h.green()
 	if cerr != nil {
 		return nil, cerr
@@ -684,41 +635,13 @@ func (h *Hub) Throw(target *G, err error) (any, error) {
 	return h.switchTo(cur, target, nil, err)
 }
 
-// Park suspends the calling green thread until Ready is called for it (or
-// it is killed) and returns the error passed to Ready. It is the building
-// block of blocking calls in other packages: register the G somewhere a
-// waker will find it, Park, then undo the registration. A kill unwinds the
-// green thread from inside Park with a panic the hub recovers, so undo
-// registrations with defer.
-func (h *Hub) Park(why Reason) error {
-	g, err := h.green()
-	if err != nil {
-		return err
-	}
-	err, killed := h.park(g, why)
-	if killed {
-		raiseKill()
-	}
-	return err
-}
-
-// Ready makes g, parked in Park, runnable: it goes to the back of the ready
-// queue and its Park returns err. It reports false if g was not parked
-// (already woken, running, dead). Hub thread only; other goroutines use
-// SubmitReady.
-func (h *Hub) Ready(g *G, err error) bool {
-	h.mustCaller()
-	return h.ready(g, err)
-}
-
-// Interrupt makes g's current blocking call return err, whatever it is
+// interrupt makes g's current blocking call return err, whatever it is
 // blocked on (Sleep, an fd, a queue…): eventlet's Timeout raising into a
 // green thread. If g is parked it is woken now; if it is ready or running,
 // its next park returns err at once without blocking. A later Interrupt
 // replaces an earlier one that has not been delivered. It reports false
 // for a dead g. Hub thread only.
-func (h *Hub) Interrupt(g *G, err error) bool {
-	h.mustCaller()
+func (h *Hub) interrupt(g *G, err error) bool {
 	if g.state == gDead || g == h.loop {
 		return false
 	}
@@ -730,46 +653,6 @@ func (h *Hub) Interrupt(g *G, err error) bool {
 	return true
 }
 
-// ClearInterrupt withdraws err if Interrupt left it pending on g and it has
-// not been delivered (a Timeout cancelled before g blocked again). It
-// reports whether it did. Hub thread only.
-func (h *Hub) ClearInterrupt(g *G, err error) bool {
-	h.mustCaller()
-	if g.interrupt != nil && g.interrupt == err {
-		g.interrupt = nil
-		return true
-	}
-	return false
-}
-
-// WakeToken names one park of one G, so that a late waker — a timer, an
-// offloaded job, a goroutine — cannot wake a later, unrelated park of the
-// same G.
-type WakeToken struct {
-	g   *G
-	seq uint64
-}
-
-// Token returns the token of the calling green thread's next park.
-func (h *Hub) Token() (WakeToken, error) {
-	g, err := h.green()
-	if err != nil {
-		return WakeToken{}, err
-	}
-	return WakeToken{g: g, seq: g.parkSeq + 1}, nil
-}
-
-// G returns the G the token names.
-func (t WakeToken) G() *G { return t.g }
-
-// ReadyToken is Ready for the park the token names; a stale token (the G
-// has been woken since, or parks for something else now) does nothing.
-// Hub thread only.
-func (h *Hub) ReadyToken(t WakeToken, err error) bool {
-	h.mustCaller()
-	return h.readyToken(t, err)
-}
-
 func (h *Hub) readyToken(t WakeToken, err error) bool {
 	if t.g == nil || t.g.parkSeq != t.seq {
 		return false
@@ -777,10 +660,10 @@ func (h *Hub) readyToken(t WakeToken, err error) bool {
 	return h.ready(t.g, err)
 }
 
-// Yield puts the calling green thread at the back of the ready queue and
+// yield puts the calling green thread at the back of the ready queue and
 // runs the others: eventlet's sleep(0). The periodic poll makes sure a
 // green thread that spins on Yield cannot starve I/O or timers.
-func (h *Hub) Yield() error {
+func (h *Hub) yield() error {
 	g, err := h.green()
 	if err != nil {
 		return err
@@ -799,40 +682,22 @@ func (h *Hub) Yield() error {
 	return nil
 }
 
-// Sleep suspends the calling green thread for d on the hub's clock;
+// sleep suspends the calling green thread for d on the hub's clock;
 // d <= 0 is Yield. It returns early only with an error (a Timeout, say).
-func (h *Hub) Sleep(d time.Duration) error {
+func (h *Hub) sleep(d time.Duration) error {
 	if d <= 0 {
-		return h.Yield()
+		return h.yield()
 	}
 	g, err := h.green()
 	if err != nil {
 		return err
 	}
 	t := &g.c.timer
-	h.timers.Schedule(t, h.deadline(d))
+	h.timers.Schedule(t, saturatingAdd(h.clock.Now(), d))
 	err, killed := h.park(g, reasonSleep)
 	h.timers.Cancel(t)
 	if killed {
 		raiseKill()
 	}
 	return err
-}
-
-// Kill unwinds g as eventlet's kill does: a green thread that has not
-// started never runs; a parked one is woken at its blocking point and
-// unwinds from there (deferred calls run); the caller killing itself unwinds
-// at once. g's error becomes ErrKilled. Kill does not wait for g to finish
-// unwinding; greenthread's Kill does.
-func (h *Hub) Kill(g *G) error {
-	if _, err := h.caller(); err != nil {
-		return err
-	}
-	if g.h != h {
-		return ErrOtherHub
-	}
-	if g != h.loop {
-		h.kill(g)
-	}
-	return nil
 }

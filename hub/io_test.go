@@ -33,7 +33,7 @@ func TestYieldDoesNotStarvePipeRead(t *testing.T) {
 			spinsAfterWrite := 0
 			goroutineDone := make(chan struct{})
 			mustRun(t, h, func() error {
-				fd, err := h.Register(r)
+				fd, err := h.Raw().Register(r)
 				if err != nil {
 					return err
 				}
@@ -54,7 +54,7 @@ func TestYieldDoesNotStarvePipeRead(t *testing.T) {
 						if spinsAfterWrite > 1e6 {
 							return errors.New("reader starved")
 						}
-						if err := h.Yield(); err != nil {
+						if err := h.Raw().Yield(); err != nil {
 							return err
 						}
 					}
@@ -72,7 +72,7 @@ func TestYieldDoesNotStarvePipeRead(t *testing.T) {
 					close(goroutineDone)
 					gr.spawn(func() error {
 						for range 100 { // the reader has parked long since
-							if err := h.Yield(); err != nil {
+							if err := h.Raw().Yield(); err != nil {
 								return err
 							}
 						}
@@ -110,7 +110,7 @@ func TestYieldSpinnerPolls(t *testing.T) {
 			var before, after hub.Stats
 			mustRun(t, h, func() error {
 				if tt.registerd {
-					if _, err := h.Register(r); err != nil {
+					if _, err := h.Raw().Register(r); err != nil {
 						return err
 					}
 				} else {
@@ -120,7 +120,7 @@ func TestYieldSpinnerPolls(t *testing.T) {
 				gr.spawn(func() error {
 					before = h.Stats()
 					for range spins {
-						if err := h.Yield(); err != nil {
+						if err := h.Raw().Yield(); err != nil {
 							return err
 						}
 					}
@@ -153,7 +153,7 @@ func TestKillWhileParkedOnFD(t *testing.T) {
 	r, w := pipe(t, false)
 	deferred := false
 	mustRun(t, h, func() error {
-		fd, err := h.Register(r)
+		fd, err := h.Raw().Register(r)
 		if err != nil {
 			return err
 		}
@@ -174,7 +174,7 @@ func TestKillWhileParkedOnFD(t *testing.T) {
 		if rd, _ := fd.Waiters(); rd != reader {
 			t.Errorf("fd reader = %v, want the parked reader", rd)
 		}
-		if err := h.Kill(reader); err != nil {
+		if err := h.Raw().Kill(reader); err != nil {
 			return err
 		}
 		if err := gr.wait(); err != nil {
@@ -191,7 +191,7 @@ func TestKillWhileParkedOnFD(t *testing.T) {
 			return err
 		}
 		for range 3 * pollEvery { // let the hub poll and see the write
-			if err := h.Yield(); err != nil {
+			if err := h.Raw().Yield(); err != nil {
 				return err
 			}
 		}
@@ -215,7 +215,7 @@ func TestFDWaitersAndClose(t *testing.T) {
 	h := hub.New()
 	r, _ := pipe(t, false)
 	mustRun(t, h, func() error {
-		fd, err := h.Register(r)
+		fd, err := h.Raw().Register(r)
 		if err != nil {
 			return err
 		}

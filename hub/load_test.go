@@ -36,7 +36,7 @@ func TestManyGreenThreads(t *testing.T) {
 				for range tt.n {
 					if _, err := gr.spawn(func() error {
 						if tt.yield {
-							if err := h.Yield(); err != nil {
+							if err := h.Raw().Yield(); err != nil {
 								return err
 							}
 						}
@@ -77,7 +77,7 @@ func TestSubmitFromManyGoroutines(t *testing.T) {
 	var hubTid, wrongThread int
 	mustRun(t, h, func() error {
 		hubTid = gettid()
-		main := h.Current()
+		main := h.Raw().Current()
 		for gid := range goroutines {
 			wg.Add(1)
 			go func() {
@@ -90,7 +90,7 @@ func TestSubmitFromManyGoroutines(t *testing.T) {
 						seen[gid*calls+i]++
 						count++
 						if count == goroutines*calls {
-							h.Ready(main, nil)
+							h.Raw().Ready(main, nil)
 						}
 					}); err != nil {
 						t.Errorf("Submit: %v", err)
@@ -100,7 +100,7 @@ func TestSubmitFromManyGoroutines(t *testing.T) {
 			}()
 		}
 		for count < goroutines*calls {
-			if err := h.Park(hub.Block("submits")); err != nil {
+			if err := h.Raw().Park(hub.Block("submits")); err != nil {
 				return err
 			}
 		}
@@ -183,7 +183,7 @@ func TestOffloadPanicAndKill(t *testing.T) {
 		if err := h.Offload(func() { <-started }); err != nil {
 			return err
 		}
-		if err := h.Kill(victim); err != nil {
+		if err := h.Raw().Kill(victim); err != nil {
 			return err
 		}
 		if err := gr.wait(); err != nil {

@@ -20,7 +20,7 @@ func TestTracerEvents(t *testing.T) {
 	r, w := pipe(t, false)
 	var spawnEvent string
 	mustRun(t, h, func() error {
-		fd, err := h.Register(r)
+		fd, err := h.Raw().Register(r)
 		if err != nil {
 			return err
 		}
@@ -29,7 +29,7 @@ func TestTracerEvents(t *testing.T) {
 			if _, err := readSome(fd, make([]byte, 1)); err != nil {
 				return err
 			}
-			return h.Sleep(time.Millisecond)
+			return h.Raw().Sleep(time.Millisecond)
 		}, nil)
 		if err != nil {
 			return err
@@ -132,7 +132,7 @@ func TestWatchdogQuiet(t *testing.T) {
 	mustRun(t, h, func() error {
 		for start := time.Now(); time.Since(start) < 500*time.Millisecond; {
 			spinFor(time.Millisecond)
-			if err := h.Yield(); err != nil {
+			if err := h.Raw().Yield(); err != nil {
 				return err
 			}
 		}
@@ -150,13 +150,13 @@ func TestDump(t *testing.T) {
 	r, _ := pipe(t, false)
 	var out bytes.Buffer
 	mustRun(t, h, func() error {
-		fd, err := h.Register(r)
+		fd, err := h.Raw().Register(r)
 		if err != nil {
 			return err
 		}
-		reader, _ := h.Spawn(fd.WaitRead, nil)
+		reader, _ := h.Raw().Spawn(fd.WaitRead, nil)
 		reader.SetName("reader")
-		sleeper, _ := h.Spawn(func() error { return h.Sleep(time.Hour) }, nil)
+		sleeper, _ := h.Raw().Spawn(func() error { return h.Raw().Sleep(time.Hour) }, nil)
 		sleeper.SetName("sleeper")
 		if err := parked(h, sleeper); err != nil {
 			return err
@@ -182,11 +182,11 @@ func TestCallbackPanicIsLogged(t *testing.T) {
 	var buf bytes.Buffer
 	h := hub.New(hub.WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
 	mustRun(t, h, func() error {
-		h.AfterFunc(0, func() { panic("timer trouble") })
+		h.Raw().AfterFunc(0, func() { panic("timer trouble") })
 		if err := h.Submit(func() { panic("submit trouble") }); err != nil {
 			return err
 		}
-		return h.Sleep(time.Millisecond)
+		return h.Raw().Sleep(time.Millisecond)
 	})
 	for _, want := range []string{"timer trouble", "submit trouble"} {
 		if !strings.Contains(buf.String(), want) {

@@ -91,7 +91,7 @@ func (p *offloadPool) work(h *Hub) {
 		p.jobs[0] = offloadJob{}
 		p.jobs = p.jobs[1:]
 		p.mu.Unlock()
-		h.SubmitReady(job.tok, runJob(job.fn))
+		h.submit(doorItem{tok: job.tok, err: runJob(job.fn)})
 		p.mu.Lock()
 	}
 }

@@ -62,3 +62,14 @@ func WithOffloadWorkers(n int) Option {
 func WithCoroutinePool(n int) Option {
 	return optionFunc(func(h *Hub) { h.pool.max = max(n, 0) })
 }
+
+// WithPanicHandler makes f the hub's one failure policy: it receives every
+// failure nobody else can observe — a green thread that returned an error
+// or panicked with nobody waiting for it or linked to it, a panicking timer
+// function, submitted function or exit hook (g is then the hub loop). err
+// is the error, or a *PanicError carrying the stack. f runs on the hub's
+// thread and must not block. The default logs a slog Error through the
+// hub's logger, with the stack, as eventlet and gevent print the traceback.
+func WithPanicHandler(f func(g *G, err error)) Option {
+	return optionFunc(func(h *Hub) { h.onFailure = f })
+}

@@ -36,7 +36,7 @@ func TestReadyQueueFIFO(t *testing.T) {
 					var err error
 					gs[i], err = gr.spawn(func() error {
 						if tt.order != nil {
-							if err := h.Park(hub.Block("test")); err != nil {
+							if err := h.Raw().Park(hub.Block("test")); err != nil {
 								return err
 							}
 							got = append(got, fmt.Sprintf("%d.0", i))
@@ -44,7 +44,7 @@ func TestReadyQueueFIFO(t *testing.T) {
 						}
 						for round := range 3 {
 							got = append(got, fmt.Sprintf("%d.%d", i, round))
-							if err := h.Yield(); err != nil {
+							if err := h.Raw().Yield(); err != nil {
 								return err
 							}
 						}
@@ -59,7 +59,7 @@ func TestReadyQueueFIFO(t *testing.T) {
 						return err
 					}
 					for _, i := range tt.order {
-						h.Ready(gs[i], nil)
+						h.Raw().Ready(gs[i], nil)
 					}
 				}
 				return gr.wait()
@@ -91,11 +91,11 @@ func TestEqualDeadlinesFireInScheduleOrder(t *testing.T) {
 					d := time.Duration(2-i%3) * time.Second // 2s, 1s, 0s, 2s…
 					name := fmt.Sprintf("%v#%d", d, i)
 					if !tt.sleep {
-						h.AfterFunc(d, func() { got = append(got, name) })
+						h.Raw().AfterFunc(d, func() { got = append(got, name) })
 						continue
 					}
 					gr.spawn(func() error {
-						err := h.Sleep(d)
+						err := h.Raw().Sleep(d)
 						got = append(got, name)
 						return err
 					}, nil)
@@ -103,7 +103,7 @@ func TestEqualDeadlinesFireInScheduleOrder(t *testing.T) {
 				if err := gr.wait(); err != nil {
 					return err
 				}
-				return h.Sleep(3 * time.Second)
+				return h.Raw().Sleep(3 * time.Second)
 			})
 			var want []string
 			for _, d := range []time.Duration{0, time.Second, 2 * time.Second} {
@@ -131,14 +131,14 @@ func TestMillionTimersHalfCancelled(t *testing.T) {
 	mustRun(t, h, func() error {
 		for i := range ts {
 			ts[i].F = func() { fired = append(fired, int32(i)) }
-			h.ScheduleTimer(&ts[i], deadline(i))
+			h.Raw().ScheduleTimer(&ts[i], deadline(i))
 		}
 		for i := 1; i < n; i += 2 {
-			if !h.CancelTimer(&ts[i]) {
+			if !h.Raw().CancelTimer(&ts[i]) {
 				t.Errorf("CancelTimer(%d) = false", i)
 			}
 		}
-		return h.Sleep(time.Second)
+		return h.Raw().Sleep(time.Second)
 	})
 	want := make([]int32, 0, n/2)
 	for i := 0; i < n; i += 2 {
@@ -167,15 +167,15 @@ func TestLibuvTimerOrder(t *testing.T) {
 	mustRun(t, h, func() error {
 		a := &timers.Timer{F: func() { got = append(got, "a") }}
 		b := &timers.Timer{F: func() { got = append(got, "b") }}
-		h.ScheduleTimer(a, h.Now())
-		h.ScheduleTimer(b, h.Now())
-		if err := h.Sleep(time.Millisecond); err != nil {
+		h.Raw().ScheduleTimer(a, h.Now())
+		h.Raw().ScheduleTimer(b, h.Now())
+		if err := h.Raw().Sleep(time.Millisecond); err != nil {
 			return err
 		}
 		now := h.Now()
-		h.ScheduleTimer(b, now)
-		h.ScheduleTimer(a, now)
-		return h.Sleep(time.Millisecond)
+		h.Raw().ScheduleTimer(b, now)
+		h.Raw().ScheduleTimer(a, now)
+		return h.Raw().Sleep(time.Millisecond)
 	})
 	if want := []string{"a", "b", "b", "a"}; !slices.Equal(got, want) {
 		t.Errorf("order %v, want %v", got, want)
@@ -190,11 +190,11 @@ func TestLibuvZeroTimeout(t *testing.T) {
 	h := hub.New()
 	fired, rearmed := 0, 0
 	mustRun(t, h, func() error {
-		h.AfterFunc(0, func() { fired++ })
+		h.Raw().AfterFunc(0, func() { fired++ })
 		if fired != 0 {
 			t.Errorf("zero timer fired inside AfterFunc")
 		}
-		if err := h.Yield(); err != nil {
+		if err := h.Raw().Yield(); err != nil {
 			return err
 		}
 		if fired != 1 {
@@ -205,16 +205,16 @@ func TestLibuvZeroTimeout(t *testing.T) {
 		rearm = func() {
 			rearmed++
 			if !stop {
-				h.AfterFunc(0, rearm)
+				h.Raw().AfterFunc(0, rearm)
 			}
 		}
-		h.AfterFunc(0, rearm)
+		h.Raw().AfterFunc(0, rearm)
 		for range 100 {
-			if err := h.Yield(); err != nil {
+			if err := h.Raw().Yield(); err != nil {
 				return err
 			}
 		}
-		if err := h.Sleep(time.Millisecond); err != nil {
+		if err := h.Raw().Sleep(time.Millisecond); err != nil {
 			return err
 		}
 		stop = true
@@ -244,22 +244,22 @@ func TestLibuvHugeTimeout(t *testing.T) {
 			h := hub.New(hub.WithClock(clock.clock))
 			var hugeFired atomic.Int32
 			mustRun(t, h, func() error {
-				if err := h.Sleep(time.Millisecond); err != nil { // the clock is past zero
+				if err := h.Raw().Sleep(time.Millisecond); err != nil { // the clock is past zero
 					return err
 				}
-				huge1 := h.AfterFunc(time.Duration(0xffffffffffff)*time.Microsecond, func() { hugeFired.Add(1) })
-				huge2 := h.AfterFunc(math.MaxInt64, func() { hugeFired.Add(1) })
+				huge1 := h.Raw().AfterFunc(time.Duration(0xffffffffffff)*time.Microsecond, func() { hugeFired.Add(1) })
+				huge2 := h.Raw().AfterFunc(math.MaxInt64, func() { hugeFired.Add(1) })
 				tinyFired := false
-				h.AfterFunc(time.Millisecond, func() {
+				h.Raw().AfterFunc(time.Millisecond, func() {
 					tinyFired = true
-					h.CancelTimer(huge1)
-					h.CancelTimer(huge2)
+					h.Raw().CancelTimer(huge1)
+					h.Raw().CancelTimer(huge2)
 				})
-				sleeper, err := h.Spawn(func() error { return h.Sleep(math.MaxInt64) }, nil)
+				sleeper, err := h.Raw().Spawn(func() error { return h.Raw().Sleep(math.MaxInt64) }, nil)
 				if err != nil {
 					return err
 				}
-				if err := h.Sleep(2 * time.Millisecond); err != nil {
+				if err := h.Raw().Sleep(2 * time.Millisecond); err != nil {
 					return err
 				}
 				if !tinyFired {
@@ -268,7 +268,7 @@ func TestLibuvHugeTimeout(t *testing.T) {
 				if sleeper.Dead() {
 					t.Errorf("Sleep(math.MaxInt64) returned: %v", sleeper.Err())
 				}
-				return h.Kill(sleeper)
+				return h.Raw().Kill(sleeper)
 			})
 			if n := hugeFired.Load(); n != 0 {
 				t.Errorf("%d huge timers fired", n)
@@ -305,7 +305,7 @@ func TestVirtualClockHourOfSleeps(t *testing.T) {
 					}
 					gr.spawn(func() error {
 						for range tt.steps {
-							if err := h.Sleep(total / time.Duration(tt.steps)); err != nil {
+							if err := h.Raw().Sleep(total / time.Duration(tt.steps)); err != nil {
 								return err
 							}
 						}
@@ -379,8 +379,8 @@ func TestVirtualClockAdvancedFromGreenThread(t *testing.T) {
 	h := hub.New(hub.WithClock(clock))
 	var woke time.Duration
 	mustRun(t, h, func() error {
-		sleeper, err := h.Spawn(func() error {
-			err := h.Sleep(time.Hour)
+		sleeper, err := h.Raw().Spawn(func() error {
+			err := h.Raw().Sleep(time.Hour)
 			woke = h.Now()
 			return err
 		}, nil)
@@ -414,7 +414,7 @@ func TestVirtualClockAdvancedFromGoroutine(t *testing.T) {
 	}()
 	var woke time.Duration
 	mustRun(t, h, func() error {
-		err := h.Sleep(time.Hour)
+		err := h.Raw().Sleep(time.Hour)
 		woke = h.Now()
 		return err
 	})

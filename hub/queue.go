@@ -1,11 +1,6 @@
 package hub
 
-import (
-	"errors"
-	"strconv"
-)
-
-var errCycle = errors.New("hub: parent would make a cycle")
+import "strconv"
 
 func itoa(n int) string { return strconv.Itoa(n) }
 

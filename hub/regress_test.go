@@ -35,11 +35,11 @@ func runLimit(t *testing.T, h *hub.Hub, main func() error, d time.Duration) (err
 func TestShutdownDeferredPark(t *testing.T) {
 	h := hub.New()
 	_, ok := runLimit(t, h, func() error {
-		h.Spawn(func() error {
-			defer func() { h.Park(hub.Block("in-defer")) }()
-			return h.Park(hub.Block("forever"))
+		h.Raw().Spawn(func() error {
+			defer func() { h.Raw().Park(hub.Block("in-defer")) }()
+			return h.Raw().Park(hub.Block("forever"))
 		}, nil)
-		h.Yield()
+		h.Raw().Yield()
 		return nil
 	}, 2*time.Second)
 	if !ok {
@@ -51,11 +51,11 @@ func TestShutdownDeferredSleep(t *testing.T) {
 	h := hub.New()
 	start := time.Now()
 	_, ok := runLimit(t, h, func() error {
-		h.Spawn(func() error {
-			defer func() { h.Sleep(3 * time.Second) }()
-			return h.Park(hub.Block("forever"))
+		h.Raw().Spawn(func() error {
+			defer func() { h.Raw().Sleep(3 * time.Second) }()
+			return h.Raw().Park(hub.Block("forever"))
 		}, nil)
-		h.Yield()
+		h.Raw().Yield()
 		return nil
 	}, 10*time.Second)
 	t.Logf("Run took %v (ok=%v)", time.Since(start), ok)
@@ -67,19 +67,19 @@ func TestCallbackGreenletParent(t *testing.T) {
 	var parent *hub.G
 	var me *hub.G
 	runLimit(t, h2, func() error {
-		me = h2.Current()
-		h2.AfterFunc(0, func() {
-			g, err := h2.NewGreenlet(func(any) (any, error) { return nil, nil }, nil, nil)
+		me = h2.Raw().Current()
+		h2.Raw().AfterFunc(0, func() {
+			g, err := h2.Raw().NewGreenlet(func(any) (any, error) { return nil, nil }, nil, nil)
 			if err != nil {
 				t.Errorf("NewGreenlet: %v", err)
 				return
 			}
 			parent = g.Parent()
 		})
-		h2.Sleep(5 * time.Millisecond)
+		h2.Raw().Sleep(5 * time.Millisecond)
 		return nil
 	}, 5*time.Second)
-	if parent != h2.Loop() {
+	if parent != h2.Raw().Loop() {
 		t.Errorf("greenlet created in a hub callback has parent %v (main=%v), want the hub loop", parent, me)
 	}
 }
@@ -93,8 +93,8 @@ func TestShutdownLinkKillsSibling(t *testing.T) {
 		a := greenthread.SpawnAfter(h, time.Hour, func() (int, error) { return 0, nil })
 		b := greenthread.SpawnAfter(h, time.Hour, func() (int, error) { return 0, nil })
 		a.Link(func(*greenthread.Thread[int]) { b.Kill() })
-		h.Spawn(func() error { return h.Park(hub.Block("forever")) }, nil)
-		h.Yield()
+		h.Raw().Spawn(func() error { return h.Raw().Park(hub.Block("forever")) }, nil)
+		h.Raw().Yield()
 		return nil
 	}, 2*time.Second)
 	if !ok {
@@ -112,7 +112,7 @@ func TestOffloadInterruptPending(t *testing.T) {
 	h := hub.New(hub.WithOffloadWorkers(1))
 	var ran atomic.Bool
 	mustRun(t, h, func() error {
-		h.Interrupt(h.Current(), errX)
+		h.Raw().Interrupt(h.Raw().Current(), errX)
 		if err := h.Offload(func() { ran.Store(true) }); err != errX {
 			t.Errorf("Offload with an interrupt pending = %v, want %v", err, errX)
 		}
@@ -133,22 +133,22 @@ func TestWaitReadAfterClose(t *testing.T) {
 	h := hub.New(hub.WithClock(timers.NewVirtual(true)))
 	var werr error
 	mustRun(t, h, func() error {
-		fd, err := h.Register(r)
+		fd, err := h.Raw().Register(r)
 		if err != nil {
 			return err
 		}
-		main := h.Current()
-		h.Spawn(func() error {
+		main := h.Raw().Current()
+		h.Raw().Spawn(func() error {
 			werr = fd.WaitRead()
-			h.Ready(main, nil)
+			h.Raw().Ready(main, nil)
 			return nil
 		}, nil)
-		h.Yield() // the reader parks in WaitRead
-		h.AfterFunc(time.Millisecond, func() {
+		h.Raw().Yield() // the reader parks in WaitRead
+		h.Raw().AfterFunc(time.Millisecond, func() {
 			unix.Write(w, []byte("a"))
 			h.Submit(func() { fd.Close() })
 		})
-		return h.Park(hub.Block("reader"))
+		return h.Raw().Park(hub.Block("reader"))
 	})
 	if !errors.Is(werr, net.ErrClosed) {
 		t.Fatalf("WaitRead = %v, want net.ErrClosed", werr)
@@ -182,8 +182,8 @@ func TestVirtualAdvanceInCallback(t *testing.T) {
 		v.Advance(10 * time.Millisecond)
 	}()
 	_, ok := runLimit(t, h, func() error {
-		h.AfterFunc(10*time.Millisecond, func() { v.Advance(10 * time.Millisecond) })
-		return h.Sleep(20 * time.Millisecond)
+		h.Raw().AfterFunc(10*time.Millisecond, func() { v.Advance(10 * time.Millisecond) })
+		return h.Raw().Sleep(20 * time.Millisecond)
 	}, 30*time.Second)
 	if !ok {
 		t.Fatal("Run hangs: main's sleep is due on the virtual clock but never fires")

@@ -29,28 +29,28 @@ func TestOneOSThread(t *testing.T) {
 		for range 1000 {
 			if _, err := gr.spawn(func() error {
 				record()
-				if err := h.Yield(); err != nil {
+				if err := h.Raw().Yield(); err != nil {
 					return err
 				}
 				record()
-				return h.Sleep(time.Microsecond)
+				return h.Raw().Sleep(time.Microsecond)
 			}, func(*hub.G) { record() }); err != nil {
 				return err
 			}
 		}
 		for i := range 100 {
-			g, err := h.NewGreenlet(func(arg any) (any, error) {
+			g, err := h.Raw().NewGreenlet(func(arg any) (any, error) {
 				record()
 				return arg, nil
 			}, nil, nil)
 			if err != nil {
 				return err
 			}
-			if v, err := h.Switch(g, i); err != nil || v != i {
+			if v, err := h.Raw().Switch(g, i); err != nil || v != i {
 				t.Errorf("Switch = %v, %v; want %d, nil", v, err, i)
 			}
 		}
-		h.AfterFunc(0, record)
+		h.Raw().AfterFunc(0, record)
 		if err := h.Submit(record); err != nil {
 			return err
 		}
@@ -87,34 +87,34 @@ func outsideCalls(h *hub.Hub, parked, greenlet *hub.G, fd *hub.FD, ran *atomic.B
 		name string
 		call func() error
 	}{
-		{name: "Sleep", call: func() error { return h.Sleep(time.Hour) }},
-		{name: "Yield", call: h.Yield},
-		{name: "Park", call: func() error { return h.Park(hub.Block("outside")) }},
-		{name: "Switch", call: func() error { _, err := h.Switch(greenlet, 1); return err }},
-		{name: "Throw", call: func() error { _, err := h.Throw(greenlet, errTest); return err }},
-		{name: "Ready", call: func() error { h.Ready(parked, errTest); return nil }},
-		{name: "Interrupt", call: func() error { h.Interrupt(parked, errTest); return nil }},
-		{name: "Kill", call: func() error { return h.Kill(parked) }},
-		{name: "Spawn", call: func() error { _, err := h.Spawn(mark, nil); return err }},
+		{name: "Sleep", call: func() error { return h.Raw().Sleep(time.Hour) }},
+		{name: "Yield", call: h.Raw().Yield},
+		{name: "Park", call: func() error { return h.Raw().Park(hub.Block("outside")) }},
+		{name: "Switch", call: func() error { _, err := h.Raw().Switch(greenlet, 1); return err }},
+		{name: "Throw", call: func() error { _, err := h.Raw().Throw(greenlet, errTest); return err }},
+		{name: "Ready", call: func() error { h.Raw().Ready(parked, errTest); return nil }},
+		{name: "Interrupt", call: func() error { h.Raw().Interrupt(parked, errTest); return nil }},
+		{name: "Kill", call: func() error { return h.Raw().Kill(parked) }},
+		{name: "Spawn", call: func() error { _, err := h.Raw().Spawn(mark, nil); return err }},
 		{name: "NewGreenlet", call: func() error {
-			_, err := h.NewGreenlet(func(any) (any, error) { return nil, mark() }, nil, nil)
+			_, err := h.Raw().NewGreenlet(func(any) (any, error) { return nil, mark() }, nil, nil)
 			return err
 		}},
-		{name: "Start", call: func() error { return h.Start(greenlet) }},
-		{name: "Token", call: func() error { _, err := h.Token(); return err }},
-		{name: "AfterFunc", call: func() error { h.AfterFunc(0, func() { mark() }); return nil }},
+		{name: "Start", call: func() error { return h.Raw().Start(greenlet) }},
+		{name: "Token", call: func() error { _, err := h.Raw().Token(); return err }},
+		{name: "AfterFunc", call: func() error { h.Raw().AfterFunc(0, func() { mark() }); return nil }},
 		{name: "ScheduleTimer", call: func() error {
-			h.ScheduleTimer(&timers.Timer{F: func() { mark() }}, 0)
+			h.Raw().ScheduleTimer(&timers.Timer{F: func() { mark() }}, 0)
 			return nil
 		}},
 		{name: "Offload", call: func() error { return h.Offload(func() { mark() }) }},
-		{name: "Register", call: func() error { _, err := h.Register(fd.Sysfd()); return err }},
+		{name: "Register", call: func() error { _, err := h.Raw().Register(fd.Sysfd()); return err }},
 		{name: "WaitRead", call: fd.WaitRead},
 		{name: "WakeRead", call: func() error { fd.WakeRead(errTest); return nil }},
 		{name: "FD.Close", call: fd.Close},
 		{name: "Dump", call: func() error { return h.Dump(io.Discard) }},
 		{name: "Current", call: func() error {
-			if h.Current() != nil {
+			if h.Raw().Current() != nil {
 				return errors.New("Current() is not nil")
 			}
 			return hub.ErrOutside
@@ -131,16 +131,16 @@ func TestOutsideCallsWhileGreenThreadRuns(t *testing.T) {
 	r, w := pipe(t, false)
 	var ran atomic.Bool
 	mustRun(t, h, func() error {
-		fd, err := h.Register(r)
+		fd, err := h.Raw().Register(r)
 		if err != nil {
 			return err
 		}
 		gr := newGroup(h)
-		parked, err := gr.spawn(func() error { return h.Park(hub.Block("test")) }, nil)
+		parked, err := gr.spawn(func() error { return h.Raw().Park(hub.Block("test")) }, nil)
 		if err != nil {
 			return err
 		}
-		greenlet, err := h.NewGreenlet(func(arg any) (any, error) { return arg, nil }, nil, nil)
+		greenlet, err := h.Raw().NewGreenlet(func(arg any) (any, error) { return arg, nil }, nil, nil)
 		if err != nil {
 			return err
 		}
@@ -180,13 +180,13 @@ func TestOutsideCallsWhileGreenThreadRuns(t *testing.T) {
 			t.Errorf("fd closed from outside")
 		}
 		// ...and working.
-		if v, err := h.Switch(greenlet, "back"); v != "back" || err != nil {
+		if v, err := h.Raw().Switch(greenlet, "back"); v != "back" || err != nil {
 			t.Errorf("Switch after the outside calls = %v, %v", v, err)
 		}
-		if !h.Ready(parked, nil) {
+		if !h.Raw().Ready(parked, nil) {
 			t.Errorf("Ready after the outside calls = false")
 		}
-		if err := h.Sleep(time.Millisecond); err != nil {
+		if err := h.Raw().Sleep(time.Millisecond); err != nil {
 			return err
 		}
 		if _, err := unix.Write(w, []byte("x")); err != nil {
@@ -206,12 +206,12 @@ func TestCallsOutsideRun(t *testing.T) {
 		name string
 		call func(h *hub.Hub) error
 	}{
-		{name: "Sleep", call: func(h *hub.Hub) error { return h.Sleep(time.Second) }},
-		{name: "Yield", call: func(h *hub.Hub) error { return h.Yield() }},
-		{name: "Spawn", call: func(h *hub.Hub) error { _, err := h.Spawn(func() error { return nil }, nil); return err }},
-		{name: "Kill", call: func(h *hub.Hub) error { return h.Kill(h.Loop()) }},
-		{name: "Park", call: func(h *hub.Hub) error { return h.Park(hub.Block("x")) }},
-		{name: "AfterFunc", call: func(h *hub.Hub) error { h.AfterFunc(0, func() {}); return nil }},
+		{name: "Sleep", call: func(h *hub.Hub) error { return h.Raw().Sleep(time.Second) }},
+		{name: "Yield", call: func(h *hub.Hub) error { return h.Raw().Yield() }},
+		{name: "Spawn", call: func(h *hub.Hub) error { _, err := h.Raw().Spawn(func() error { return nil }, nil); return err }},
+		{name: "Kill", call: func(h *hub.Hub) error { return h.Raw().Kill(h.Raw().Loop()) }},
+		{name: "Park", call: func(h *hub.Hub) error { return h.Raw().Park(hub.Block("x")) }},
+		{name: "AfterFunc", call: func(h *hub.Hub) error { h.Raw().AfterFunc(0, func() {}); return nil }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -241,21 +241,21 @@ func TestCallbackCannotBlock(t *testing.T) {
 		name string
 		call func(h *hub.Hub, target *hub.G, fd *hub.FD) error
 	}{
-		{name: "Sleep", call: func(h *hub.Hub, _ *hub.G, _ *hub.FD) error { return h.Sleep(time.Second) }},
-		{name: "Yield", call: func(h *hub.Hub, _ *hub.G, _ *hub.FD) error { return h.Yield() }},
-		{name: "Park", call: func(h *hub.Hub, _ *hub.G, _ *hub.FD) error { return h.Park(hub.Block("x")) }},
-		{name: "Switch", call: func(h *hub.Hub, g *hub.G, _ *hub.FD) error { _, err := h.Switch(g, nil); return err }},
-		{name: "Throw", call: func(h *hub.Hub, g *hub.G, _ *hub.FD) error { _, err := h.Throw(g, errTest); return err }},
+		{name: "Sleep", call: func(h *hub.Hub, _ *hub.G, _ *hub.FD) error { return h.Raw().Sleep(time.Second) }},
+		{name: "Yield", call: func(h *hub.Hub, _ *hub.G, _ *hub.FD) error { return h.Raw().Yield() }},
+		{name: "Park", call: func(h *hub.Hub, _ *hub.G, _ *hub.FD) error { return h.Raw().Park(hub.Block("x")) }},
+		{name: "Switch", call: func(h *hub.Hub, g *hub.G, _ *hub.FD) error { _, err := h.Raw().Switch(g, nil); return err }},
+		{name: "Throw", call: func(h *hub.Hub, g *hub.G, _ *hub.FD) error { _, err := h.Raw().Throw(g, errTest); return err }},
 		{name: "Offload", call: func(h *hub.Hub, _ *hub.G, _ *hub.FD) error { return h.Offload(func() {}) }},
 		{name: "WaitRead", call: func(_ *hub.Hub, _ *hub.G, fd *hub.FD) error { return fd.WaitRead() }},
-		{name: "Token", call: func(h *hub.Hub, _ *hub.G, _ *hub.FD) error { _, err := h.Token(); return err }},
+		{name: "Token", call: func(h *hub.Hub, _ *hub.G, _ *hub.FD) error { _, err := h.Raw().Token(); return err }},
 	}
 	schedulers := []struct {
 		name     string
 		schedule func(h *hub.Hub, f func()) error
 	}{
-		{name: "timer", schedule: func(h *hub.Hub, f func()) error { h.AfterFunc(0, f); return nil }},
-		{name: "timer 1ms", schedule: func(h *hub.Hub, f func()) error { h.AfterFunc(time.Millisecond, f); return nil }},
+		{name: "timer", schedule: func(h *hub.Hub, f func()) error { h.Raw().AfterFunc(0, f); return nil }},
+		{name: "timer 1ms", schedule: func(h *hub.Hub, f func()) error { h.Raw().AfterFunc(time.Millisecond, f); return nil }},
 		{name: "submit", schedule: func(h *hub.Hub, f func()) error { return h.Submit(f) }},
 		{name: "submit from goroutine", schedule: func(h *hub.Hub, f func()) error {
 			errc := make(chan error, 1)
@@ -273,15 +273,15 @@ func TestCallbackCannotBlock(t *testing.T) {
 				h := hub.New()
 				r, _ := pipe(t, false)
 				mustRun(t, h, func() error {
-					fd, err := h.Register(r)
+					fd, err := h.Raw().Register(r)
 					if err != nil {
 						return err
 					}
-					greenlet, err := h.NewGreenlet(func(arg any) (any, error) { return arg, nil }, nil, nil)
+					greenlet, err := h.Raw().NewGreenlet(func(arg any) (any, error) { return arg, nil }, nil, nil)
 					if err != nil {
 						return err
 					}
-					me := h.Current()
+					me := h.Raw().Current()
 					var done atomic.Bool
 					gr := newGroup(h)
 					if busy { // callbacks then run between yielding green threads
@@ -295,7 +295,7 @@ func TestCallbackCannotBlock(t *testing.T) {
 						defer done.Store(true)
 						defer func() {
 							if me.State() == "parked" && me.Reason().What == "callback" {
-								h.Ready(me, nil)
+								h.Raw().Ready(me, nil)
 							}
 						}()
 						for _, b := range blocking {
@@ -303,19 +303,19 @@ func TestCallbackCannotBlock(t *testing.T) {
 								t.Errorf("%s from a callback: err = %v, want ErrNotGreen", b.name, err)
 							}
 						}
-						if h.Current() != nil {
-							t.Errorf("Current() in a callback = %v, want nil", h.Current())
+						if h.Raw().Current() != nil {
+							t.Errorf("Current() in a callback = %v, want nil", h.Raw().Current())
 						}
-						if _, err := h.Spawn(func() error { return nil }, nil); err != nil {
+						if _, err := h.Raw().Spawn(func() error { return nil }, nil); err != nil {
 							t.Errorf("Spawn from a callback: %v", err)
 						}
-						h.AfterFunc(0, func() {})
+						h.Raw().AfterFunc(0, func() {})
 					})
 					if err != nil {
 						return err
 					}
 					for !done.Load() {
-						if err := h.Park(hub.Block("callback")); err != nil {
+						if err := h.Raw().Park(hub.Block("callback")); err != nil {
 							return err
 						}
 					}
@@ -344,13 +344,13 @@ func TestSubmitFromCallback(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := hub.New()
 			mustRun(t, h, func() error {
-				me := h.Current()
-				h.AfterFunc(tt.delay, func() {
-					if err := h.Submit(func() { h.Ready(me, nil) }); err != nil {
+				me := h.Raw().Current()
+				h.Raw().AfterFunc(tt.delay, func() {
+					if err := h.Submit(func() { h.Raw().Ready(me, nil) }); err != nil {
 						t.Errorf("Submit: %v", err)
 					}
 				})
-				return h.Park(hub.Block("submitted"))
+				return h.Raw().Park(hub.Block("submitted"))
 			})
 		})
 	}
@@ -364,15 +364,15 @@ func TestSubmitBeforeRun(t *testing.T) {
 	if err := h.Submit(func() {
 		ran = true
 		if main != nil {
-			h.Ready(main, nil)
+			h.Raw().Ready(main, nil)
 		}
 	}); err != nil {
 		t.Fatal(err)
 	}
 	mustRun(t, h, func() error {
-		main = h.Current()
+		main = h.Raw().Current()
 		if !ran {
-			return h.Park(hub.Block("submitted"))
+			return h.Raw().Park(hub.Block("submitted"))
 		}
 		return nil
 	})

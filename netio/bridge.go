@@ -39,7 +39,7 @@ func (b *bridge) green(op func() (int, error)) (int, error) {
 	done := make(chan result, 1)
 	err := h.Submit(func() {
 		var r result
-		_, err := h.Spawn(func() error {
+		_, err := h.Raw().Spawn(func() error {
 			r.n, r.err = op()
 			return nil
 		}, func(g *hub.G) {

@@ -88,9 +88,9 @@ func TestDeadlines(t *testing.T) {
 		}},
 		{name: "moved later while parked", test: func(h *hub.Hub, c, s *Conn) error {
 			c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
-			h.Spawn(func() error {
+			h.Raw().Spawn(func() error {
 				c.SetReadDeadline(time.Now().Add(10 * time.Second))
-				h.Sleep(60 * time.Millisecond) // well past the first deadline
+				h.Raw().Sleep(60 * time.Millisecond) // well past the first deadline
 				_, err := s.Write([]byte("late"))
 				return err
 			}, nil)
@@ -103,14 +103,14 @@ func TestDeadlines(t *testing.T) {
 		}},
 		{name: "moved earlier while parked", test: func(h *hub.Hub, c, s *Conn) error {
 			c.SetReadDeadline(time.Now().Add(time.Hour))
-			h.Spawn(func() error {
+			h.Raw().Spawn(func() error {
 				return c.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
 			}, nil)
 			_, err := c.Read(make([]byte, 10))
 			return isTimeout(err)
 		}},
 		{name: "close wakes a parked reader", test: func(h *hub.Hub, c, s *Conn) error {
-			h.Spawn(func() error { return c.Close() }, nil)
+			h.Raw().Spawn(func() error { return c.Close() }, nil)
 			_, err := c.Read(make([]byte, 10))
 			if !errors.Is(err, net.ErrClosed) {
 				return fmt.Errorf("read: %v, want net.ErrClosed", err)
@@ -137,8 +137,8 @@ func TestDeadlines(t *testing.T) {
 		}},
 		{name: "a waker's error comes out unchanged", test: func(h *hub.Hub, c, s *Conn) error {
 			myErr := errors.New("my timeout")
-			me := h.Current()
-			h.AfterFunc(10*time.Millisecond, func() { h.Interrupt(me, myErr) })
+			me := h.Raw().Current()
+			h.Raw().AfterFunc(10*time.Millisecond, func() { h.Raw().Interrupt(me, myErr) })
 			_, err := c.Read(make([]byte, 10))
 			if !errors.Is(err, myErr) {
 				return fmt.Errorf("read: %v, want %v", err, myErr)
@@ -147,7 +147,7 @@ func TestDeadlines(t *testing.T) {
 		}},
 		{name: "second simultaneous reader", test: func(h *hub.Hub, c, s *Conn) error {
 			var second error
-			h.Spawn(func() error {
+			h.Raw().Spawn(func() error {
 				_, second = c.Read(make([]byte, 10))
 				s.Write([]byte("x"))
 				return nil
@@ -162,14 +162,14 @@ func TestDeadlines(t *testing.T) {
 		}},
 		{name: "kill unwinds a parked reader", test: func(h *hub.Hub, c, s *Conn) error {
 			unwound := false
-			g, _ := h.Spawn(func() error {
+			g, _ := h.Raw().Spawn(func() error {
 				defer func() { unwound = true }()
 				_, err := c.Read(make([]byte, 10))
 				return err
 			}, nil)
-			h.Yield()
-			h.Kill(g)
-			h.Yield()
+			h.Raw().Yield()
+			h.Raw().Kill(g)
+			h.Raw().Yield()
 			if !unwound || !errors.Is(g.Err(), hub.ErrKilled) {
 				return fmt.Errorf("unwound %v, err %v", unwound, g.Err())
 			}
@@ -269,7 +269,7 @@ func TestDial(t *testing.T) {
 		}()
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		h.AfterFunc(100*time.Millisecond, cancel)
+		h.Raw().AfterFunc(100*time.Millisecond, cancel)
 		for {
 			c, err := DialContext(ctx, h, "tcp", l.Addr().String())
 			if err != nil {
@@ -284,7 +284,7 @@ func TestDial(t *testing.T) {
 			}
 		}
 		// A cancelled dial leaves nothing behind for the next park.
-		if err := h.Sleep(time.Millisecond); err != nil {
+		if err := h.Raw().Sleep(time.Millisecond); err != nil {
 			return fmt.Errorf("sleep after cancelled dial: %v", err)
 		}
 		// Dialer.Timeout the same way.
@@ -326,7 +326,7 @@ func TestStdlib(t *testing.T) {
 			// then echo the rest with io.Copy until EOF
 			io.Copy(c, r)
 		}}
-		h.Spawn(func() error { return srv.Serve(l) }, nil)
+		h.Raw().Spawn(func() error { return srv.Serve(l) }, nil)
 		defer srv.Stop()
 		c, err := Dial(h, "tcp", l.Addr().String())
 		if err != nil {
@@ -421,7 +421,7 @@ func TestAdopt(t *testing.T) {
 				return fmt.Errorf("adopted listener on %v, want %v", l.Addr(), std.Addr())
 			}
 			srv := &Server{Handler: echoHandler}
-			h.Spawn(func() error { return srv.Serve(l) }, nil)
+			h.Raw().Spawn(func() error { return srv.Serve(l) }, nil)
 			c, err := Dial(h, "tcp", l.Addr().String())
 			if err != nil {
 				return err
@@ -487,7 +487,7 @@ func TestFaultInjection(t *testing.T) {
 					storms++
 					// Spurious: there is data but the kernel says EAGAIN
 					// once per wake-up; a timer makes the next edge.
-					h.AfterFunc(0, func() { c.fd.pfd.WakeRead(nil) })
+					h.Raw().AfterFunc(0, func() { c.fd.pfd.WakeRead(nil) })
 					return -1, unix.EAGAIN
 				}
 				return orig(fd, p)
@@ -579,13 +579,13 @@ func TestServe(t *testing.T) {
 			Handler: echoHandler,
 			Spawn: func(fn func()) error {
 				spawned++
-				_, err := h.Spawn(func() error { fn(); return nil }, nil)
+				_, err := h.Raw().Spawn(func() error { fn(); return nil }, nil)
 				return err
 			},
 		}
 		var serveErr error
 		served := false
-		h.Spawn(func() error { serveErr = srv.Serve(l); served = true; return nil }, nil)
+		h.Raw().Spawn(func() error { serveErr = srv.Serve(l); served = true; return nil }, nil)
 		for range 3 {
 			c, err := Dial(h, "tcp", l.Addr().String())
 			if err != nil {
@@ -603,7 +603,7 @@ func TestServe(t *testing.T) {
 		if ok, _ := srv.Wait(5 * time.Second); !ok {
 			return fmt.Errorf("handlers still running")
 		}
-		h.Yield()
+		h.Raw().Yield()
 		if !served || serveErr != nil {
 			return fmt.Errorf("Serve ended %v with %v", served, serveErr)
 		}
@@ -655,7 +655,7 @@ func TestSyscallConn(t *testing.T) {
 		if nodelay == 0 {
 			return fmt.Errorf("TCP_NODELAY is off by default")
 		}
-		h.Spawn(func() error { _, err := s.Write([]byte("raw")); return err }, nil)
+		h.Raw().Spawn(func() error { _, err := s.Write([]byte("raw")); return err }, nil)
 		buf := make([]byte, 8)
 		var n int
 		err = rc.Read(func(fd uintptr) bool {
@@ -719,7 +719,7 @@ func TestListenerClose(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			h.Spawn(func() error { return l.Close() }, nil)
+			h.Raw().Spawn(func() error { return l.Close() }, nil)
 			if _, err := l.Accept(); !errors.Is(err, net.ErrClosed) {
 				return fmt.Errorf("%s: accept after close: %v, want net.ErrClosed", tc.network, err)
 			}

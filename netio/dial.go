@@ -52,9 +52,9 @@ func (d *Dialer) DialContext(ctx context.Context, h *hub.Hub, network, address s
 	opErr := func(err error) error {
 		return &net.OpError{Op: "dial", Net: network, Err: err}
 	}
-	g := h.Current()
+	g := h.Raw().Current()
 	if g == nil {
-		_, err := h.Token()
+		_, err := h.Raw().Token()
 		if err == nil {
 			err = hub.ErrOutside
 		}
@@ -77,7 +77,7 @@ func (d *Dialer) DialContext(ctx context.Context, h *hub.Hub, network, address s
 	defer func() {
 		dialing = false
 		if sent != nil {
-			h.ClearInterrupt(g, sent)
+			h.Raw().ClearInterrupt(g, sent)
 		}
 	}()
 	if ctx.Done() != nil {
@@ -85,20 +85,20 @@ func (d *Dialer) DialContext(ctx context.Context, h *hub.Hub, network, address s
 			h.Submit(func() {
 				if dialing {
 					sent = ctx.Err()
-					h.Interrupt(g, sent)
+					h.Raw().Interrupt(g, sent)
 				}
 			})
 		})
 		defer stop()
 	}
 	if d.Timeout > 0 {
-		t := h.AfterFunc(d.Timeout, func() {
+		t := h.Raw().AfterFunc(d.Timeout, func() {
 			if dialing {
 				sent = os.ErrDeadlineExceeded
-				h.Interrupt(g, sent)
+				h.Raw().Interrupt(g, sent)
 			}
 		})
-		defer h.CancelTimer(t)
+		defer h.Raw().CancelTimer(t)
 	}
 	ep, err := resolve(h, k, network, address)
 	if err != nil {

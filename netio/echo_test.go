@@ -172,7 +172,7 @@ func TestResetClients(t *testing.T) {
 					return err
 				}
 				if i%2 == 0 {
-					if err := h.Yield(); err != nil {
+					if err := h.Raw().Yield(); err != nil {
 						return err
 					}
 				}
@@ -214,7 +214,7 @@ func TestSlowReader(t *testing.T) {
 		defer hog.Close()
 		sent := 0
 		hogDone := false
-		if _, err := h.Spawn(func() error {
+		if _, err := h.Raw().Spawn(func() error {
 			chunk := make([]byte, 256<<10)
 			for sent < 64<<20 && !hogDone {
 				n, err := hog.Write(chunk)
@@ -229,7 +229,7 @@ func TestSlowReader(t *testing.T) {
 		}
 		// Let the hog fill every buffer between it and the server.
 		for sent < 4<<20 {
-			if err := h.Sleep(time.Millisecond); err != nil {
+			if err := h.Raw().Sleep(time.Millisecond); err != nil {
 				return err
 			}
 		}
@@ -368,7 +368,7 @@ func TestRoundTrips(t *testing.T) {
 					return err
 				}
 				defer srv.Close()
-				if _, err := h.Spawn(func() error {
+				if _, err := h.Raw().Spawn(func() error {
 					buf := make([]byte, 2048)
 					for {
 						n, from, err := srv.ReadFrom(buf)

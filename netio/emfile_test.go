@@ -120,7 +120,7 @@ func emfileChild() int {
 			if err := roundTrip(first, []byte("during"), buf); err != nil {
 				return fmt.Errorf("existing connection during EMFILE: %w", err)
 			}
-			if err := h.Sleep(10 * time.Millisecond); err != nil {
+			if err := h.Raw().Sleep(10 * time.Millisecond); err != nil {
 				return err
 			}
 		}

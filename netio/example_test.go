@@ -23,7 +23,7 @@ func Example() {
 		srv := &netio.Server{Handler: func(c *netio.Conn) {
 			io.Copy(c, c) // echo until EOF
 		}}
-		h.Spawn(func() error { return srv.Serve(l) }, nil)
+		h.Raw().Spawn(func() error { return srv.Serve(l) }, nil)
 		defer srv.Stop()
 
 		c, err := netio.Dial(h, "tcp", l.Addr().String())

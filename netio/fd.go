@@ -45,7 +45,7 @@ type netFD struct {
 // init registers sysfd (non-blocking already) with h. On failure sysfd is
 // closed.
 func (fd *netFD) init(h *hub.Hub, sysfd, family, sotype int, network string) error {
-	pfd, err := h.Register(sysfd)
+	pfd, err := h.Raw().Register(sysfd)
 	if err != nil {
 		sysClose(sysfd)
 		return err
@@ -65,10 +65,10 @@ func (fd *netFD) init(h *hub.Hub, sysfd, family, sotype int, network string) err
 // green checks that the caller is one of the hub's green threads, as a
 // blocking call needs. The error says what the caller is instead.
 func (fd *netFD) green() error {
-	if fd.h.Current() != nil {
+	if fd.h.Raw().Current() != nil {
 		return nil
 	}
-	_, err := fd.h.Token() // the precise reason: outside, callback, stopped
+	_, err := fd.h.Raw().Token() // the precise reason: outside, callback, stopped
 	if err == nil {
 		err = hub.ErrOutside
 	}
@@ -78,10 +78,10 @@ func (fd *netFD) green() error {
 // onHub checks that the caller runs on the hub's thread: a green thread or
 // a hub callback, as non-blocking methods need.
 func (fd *netFD) onHub() error {
-	if fd.h.Current() != nil {
+	if fd.h.Raw().Current() != nil {
 		return nil
 	}
-	_, err := fd.h.Token()
+	_, err := fd.h.Raw().Token()
 	if err == hub.ErrNotGreen {
 		return nil
 	}
@@ -185,11 +185,11 @@ func (fd *netFD) arm(t *timers.Timer, exp *bool, none, past bool, when time.Dura
 	*exp = past
 	if none || past {
 		if t.Scheduled() {
-			fd.h.CancelTimer(t)
+			fd.h.Raw().CancelTimer(t)
 		}
 		return
 	}
-	fd.h.ScheduleTimer(t, when)
+	fd.h.Raw().ScheduleTimer(t, when)
 }
 
 // close cancels the deadlines and closes the fd: parked calls wake with
@@ -202,10 +202,10 @@ func (fd *netFD) close() error {
 		return fd.opErr("close", net.ErrClosed)
 	}
 	if fd.rtimer.Scheduled() {
-		fd.h.CancelTimer(&fd.rtimer)
+		fd.h.Raw().CancelTimer(&fd.rtimer)
 	}
 	if fd.wtimer.Scheduled() {
-		fd.h.CancelTimer(&fd.wtimer)
+		fd.h.Raw().CancelTimer(&fd.wtimer)
 	}
 	return fd.opErr("close", fd.pfd.Close())
 }

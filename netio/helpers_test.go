@@ -56,7 +56,7 @@ func startEcho(h *hub.Hub, network, address string) (*Listener, *Server, error) 
 		return nil, nil, err
 	}
 	srv := &Server{Handler: echoHandler}
-	if _, err := h.Spawn(func() error { return srv.Serve(l) }, nil); err != nil {
+	if _, err := h.Raw().Spawn(func() error { return srv.Serve(l) }, nil); err != nil {
 		return nil, nil, err
 	}
 	return l, srv, nil
@@ -89,13 +89,13 @@ func randomBytes(r *rand.Rand, n int) []byte {
 func spawnAll(h *hub.Hub, fns ...func() error) error {
 	errs := make([]error, len(fns))
 	left := len(fns)
-	main := h.Current()
+	main := h.Raw().Current()
 	for i, fn := range fns {
-		if _, err := h.Spawn(func() error {
+		if _, err := h.Raw().Spawn(func() error {
 			defer func() {
 				left--
 				if left == 0 {
-					h.Ready(main, nil)
+					h.Raw().Ready(main, nil)
 				}
 			}()
 			errs[i] = fn()
@@ -105,7 +105,7 @@ func spawnAll(h *hub.Hub, fns ...func() error) error {
 		}
 	}
 	for left > 0 {
-		if err := h.Park(hub.Block("spawnAll")); err != nil {
+		if err := h.Raw().Park(hub.Block("spawnAll")); err != nil {
 			return err
 		}
 	}

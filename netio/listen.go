@@ -170,10 +170,10 @@ func listenBacklog() int {
 }
 
 func onHubOf(h *hub.Hub) error {
-	if h.Current() != nil {
+	if h.Raw().Current() != nil {
 		return nil
 	}
-	_, err := h.Token()
+	_, err := h.Raw().Token()
 	if err == hub.ErrNotGreen {
 		return nil
 	}
@@ -293,13 +293,13 @@ func (l *Listener) starve(err error) {
 	if !l.starved {
 		l.starved = true
 		l.delay = minBackoff
-		l.fd.h.Logger().Warn("netio: accept: out of resources; backing off, existing connections are still served",
+		l.fd.h.Raw().Logger().Warn("netio: accept: out of resources; backing off, existing connections are still served",
 			"addr", addrString(l.fd.laddr), "err", err)
 	} else {
 		l.delay = min(2*l.delay, maxBackoff)
 	}
 	if !l.backoff.Scheduled() {
-		l.fd.h.ScheduleTimer(&l.backoff, l.fd.h.Now()+l.delay)
+		l.fd.h.Raw().ScheduleTimer(&l.backoff, l.fd.h.Now()+l.delay)
 	}
 }
 
@@ -309,9 +309,9 @@ func (l *Listener) recovered() {
 	}
 	l.starved = false
 	if l.backoff.Scheduled() {
-		l.fd.h.CancelTimer(&l.backoff)
+		l.fd.h.Raw().CancelTimer(&l.backoff)
 	}
-	l.fd.h.Logger().Info("netio: accept: accepting again", "addr", addrString(l.fd.laddr), "failed_attempts", l.nstarved)
+	l.fd.h.Raw().Logger().Info("netio: accept: accepting again", "addr", addrString(l.fd.laddr), "failed_attempts", l.nstarved)
 	l.nstarved = 0
 }
 
@@ -350,7 +350,7 @@ func (l *Listener) Close() error {
 		return l.fd.opErr("close", err)
 	}
 	if l.backoff.Scheduled() {
-		l.fd.h.CancelTimer(&l.backoff)
+		l.fd.h.Raw().CancelTimer(&l.backoff)
 	}
 	err := l.fd.close()
 	if err == nil && l.unlink != "" {

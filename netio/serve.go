@@ -80,7 +80,7 @@ func (srv *Server) Serve(l *Listener) error {
 		if srv.Spawn != nil {
 			err = srv.Spawn(run)
 		} else {
-			_, err = srv.h.Spawn(func() error { run(); return nil }, logPanic)
+			_, err = srv.h.Raw().Spawn(func() error { run(); return nil }, logPanic)
 		}
 		if err != nil {
 			srv.done(c)
@@ -95,7 +95,7 @@ func (srv *Server) Serve(l *Listener) error {
 func logPanic(g *hub.G) {
 	var p *hub.PanicError
 	if errors.As(g.Err(), &p) {
-		g.Hub().Logger().Error("netio: handler panicked", "g", g.String(), "panic", p.Value, "stack", string(p.Stack))
+		g.Hub().Raw().Logger().Error("netio: handler panicked", "g", g.String(), "panic", p.Value, "stack", string(p.Stack))
 	}
 }
 
@@ -104,7 +104,7 @@ func (srv *Server) done(c *Conn) {
 	delete(srv.conns, c)
 	if len(srv.conns) == 0 {
 		for _, g := range srv.waiters {
-			srv.h.Ready(g, nil)
+			srv.h.Raw().Ready(g, nil)
 		}
 		srv.waiters = srv.waiters[:0]
 	}
@@ -139,15 +139,15 @@ func (srv *Server) Wait(d time.Duration) (bool, error) {
 		return true, nil
 	}
 	h := srv.h
-	g := h.Current()
+	g := h.Raw().Current()
 	if g == nil {
-		_, err := h.Token()
+		_, err := h.Raw().Token()
 		return false, err
 	}
 	var t *timers.Timer
 	if d > 0 {
-		tok, _ := h.Token()
-		t = h.AfterFunc(d, func() { h.ReadyToken(tok, nil) })
+		tok, _ := h.Raw().Token()
+		t = h.Raw().AfterFunc(d, func() { h.Raw().ReadyToken(tok, nil) })
 	}
 	srv.waiters = append(srv.waiters, g)
 	defer func() {
@@ -158,10 +158,10 @@ func (srv *Server) Wait(d time.Duration) (bool, error) {
 			}
 		}
 		if t != nil {
-			h.CancelTimer(t)
+			h.Raw().CancelTimer(t)
 		}
 	}()
-	if err := h.Park(waitReason); err != nil {
+	if err := h.Raw().Park(waitReason); err != nil {
 		return len(srv.conns) == 0, err
 	}
 	return len(srv.conns) == 0, nil

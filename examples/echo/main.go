@@ -63,7 +63,7 @@ func run(args []string, stderr io.Writer) int {
 		handlers := greenpool.New(h, *pool)
 		buf := make([]byte, 64<<10) // shared by all handlers: see handle
 		srv := &netio.Server{Handler: func(c *netio.Conn) { handle(c, buf) }, Spawn: handlers.SpawnN}
-		acceptLoop := h.Current()
+		acceptLoop := h.Raw().Current()
 		logger.Info("echo: listening", "addr", l.Addr().String(), "pool", *pool)
 
 		// Signals reach the hub through its door: a goroutine waits for
@@ -78,7 +78,7 @@ func run(args []string, stderr io.Writer) int {
 					srv.Stop()
 					if handlers.Waiting() > 0 {
 						// The accept loop waits for a free slot: wake it.
-						h.Interrupt(acceptLoop, errStopping)
+						h.Raw().Interrupt(acceptLoop, errStopping)
 					}
 				})
 			case <-quit:

@@ -85,7 +85,7 @@ func YieldUntil(h *hub.Hub, limit int, cond func() bool) error {
 		if i == limit {
 			return fmt.Errorf("condition not met after %d yields", limit)
 		}
-		if err := h.Yield(); err != nil {
+		if err := h.Raw().Yield(); err != nil {
 			return err
 		}
 	}
