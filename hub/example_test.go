@@ -44,7 +44,7 @@ func ExampleHub_Submit() {
 	h := hub.New()
 	err := h.Run(func() error {
 		tok, _ := h.Raw().Token() // names main's next park
-		go func() {         // a plain goroutine, not a green thread
+		go func() {               // a plain goroutine, not a green thread
 			result := 6 * 7
 			h.Submit(func() {
 				fmt.Println("submitted function got", result)
