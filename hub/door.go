@@ -89,3 +89,21 @@ func (h *Hub) runItem(it doorItem) {
 	}
 	h.runCallback(it.fn)
 }
+
+// Ref records that the calling goroutine, or something it started, will
+// reach the hub later — a Submit, a SubmitReady, the end of a bridge call —
+// and returns the function that withdraws the reference (libuv's
+// uv_ref/uv_unref). While references are held Run does not take "nothing
+// can wake any green thread" for a deadlock (see ErrDeadlock). The bridges
+// in greensync and netio take one automatically for each call in flight.
+// unref may be called once; later calls do nothing. Any goroutine may call
+// Ref and unref.
+func (h *Hub) Ref() (unref func()) {
+	h.refs.Add(1)
+	var once atomic.Bool
+	return func() {
+		if once.CompareAndSwap(false, true) {
+			h.refs.Add(-1)
+		}
+	}
+}

@@ -63,6 +63,7 @@ type Hub struct {
 	door    door
 	wakeSig atomic.Uint32 // 1 while a wake-up of the poller is outstanding
 	wakeMu  sync.RWMutex  // held (read) across a wake-up's write; shutdown takes it before closing the poller
+	refs    atomic.Int64  // references held by other goroutines (Ref)
 	offload offloadPool
 
 	tracer    Tracer

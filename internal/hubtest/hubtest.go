@@ -1,6 +1,6 @@
 // Package hubtest holds the helpers the hub and greenthread tests share:
 // running a hub with a time limit, pipes for the poller, and thread ids.
-// It is for tests only.
+// Every package's tests run their hubs through it. It is for tests only.
 package hubtest
 
 import (
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/greenhub/greenhub/hub"
+	"github.com/greenhub/greenhub/timers"
 	"golang.org/x/sys/unix"
 )
 
@@ -90,4 +91,28 @@ func YieldUntil(h *hub.Hub, limit int, cond func() bool) error {
 		}
 	}
 	return nil
+}
+
+// Virtual is the option of a virtual clock that jumps to the next timer
+// when nothing else can happen: tests about time run in no time and
+// reproducibly.
+func Virtual() hub.Option { return hub.WithClock(timers.NewVirtual(true)) }
+
+// Main creates a hub with opts, runs main as its first green thread with
+// Run (bounded by Limit) and returns the hub, for Stats and Dump after the
+// run. The test fails if Run returns an error.
+func Main(t testing.TB, main func(h *hub.Hub) error, opts ...hub.Option) *hub.Hub {
+	t.Helper()
+	h, err := MainErr(t, main, opts...)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return h
+}
+
+// MainErr is Main for a run whose error the test examines.
+func MainErr(t testing.TB, main func(h *hub.Hub) error, opts ...hub.Option) (*hub.Hub, error) {
+	t.Helper()
+	h := hub.New(opts...)
+	return h, Run(t, h, func() error { return main(h) })
 }
