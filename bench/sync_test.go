@@ -21,7 +21,8 @@ func runHub(b *testing.B, body func(h *hub.Hub) error) {
 }
 
 // BenchmarkQueuePingPong: two green threads exchange an item through two
-// rendezvous Queues; one op is one item there and back.
+// rendezvous Queues; one op is one item there and back. Baseline:
+// BenchmarkRawChanPingPong, the same exchange between goroutines.
 func BenchmarkQueuePingPong(b *testing.B) {
 	b.ReportAllocs()
 	runHub(b, func(h *hub.Hub) error {
@@ -51,8 +52,11 @@ func BenchmarkQueuePingPong(b *testing.B) {
 	})
 }
 
-// BenchmarkRawChanPingPong is the baseline: two goroutines over two
-// unbuffered channels, the same exchange.
+// BenchmarkRawChanPingPong is the baseline of the hand-off benchmarks
+// (QueuePingPong, EventSendWait, SemaphoreAcquireRelease/contended,
+// MutexLockUnlock/contended), to be read in the same run: two goroutines
+// over two unbuffered channels, one op one value there and back — two
+// blocking hand-offs, as each of those ops is.
 func BenchmarkRawChanPingPong(b *testing.B) {
 	b.ReportAllocs()
 	ping, pong := make(chan int), make(chan int)
@@ -73,7 +77,8 @@ func BenchmarkRawChanPingPong(b *testing.B) {
 }
 
 // BenchmarkEventSendWait: a green thread waits on an Event that another
-// sends, then Resets it; one op is one send, wake and reset.
+// sends, then Resets it and acknowledges on a second Event; one op is two
+// sends, two wakes and two resets. Baseline: BenchmarkRawChanPingPong.
 func BenchmarkEventSendWait(b *testing.B) {
 	b.ReportAllocs()
 	runHub(b, func(h *hub.Hub) error {
@@ -104,7 +109,8 @@ func BenchmarkEventSendWait(b *testing.B) {
 // BenchmarkSemaphoreAcquireRelease: two green threads contend for a
 // one-permit Semaphore, holding it across a yield, so every Acquire parks
 // and every Release hands the permit over; one op is one acquire-release
-// pair. The uncontended sub-benchmark measures the fast path.
+// pair. The uncontended sub-benchmark measures the fast path. Baseline of
+// the contended case: BenchmarkRawChanPingPong.
 func BenchmarkSemaphoreAcquireRelease(b *testing.B) {
 	b.Run("uncontended", func(b *testing.B) {
 		b.ReportAllocs()
@@ -136,6 +142,45 @@ func BenchmarkSemaphoreAcquireRelease(b *testing.B) {
 			greenthread.SpawnN(h, worker)
 			worker()
 			s.Acquire() // the other one is done when it cannot hold it
+			return nil
+		})
+	})
+}
+
+// BenchmarkMutexLockUnlock: as BenchmarkSemaphoreAcquireRelease, for a
+// greensync.Mutex. Contended: two green threads hand the lock back and
+// forth, holding it across a yield, so every Lock parks and every Unlock
+// hands the lock over; one op is one Lock-Unlock pair. Baseline of the
+// contended case: BenchmarkRawChanPingPong.
+func BenchmarkMutexLockUnlock(b *testing.B) {
+	b.Run("uncontended", func(b *testing.B) {
+		b.ReportAllocs()
+		runHub(b, func(h *hub.Hub) error {
+			m := greensync.NewMutex(h)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				m.Lock()
+				m.Unlock()
+			}
+			return nil
+		})
+	})
+	b.Run("contended", func(b *testing.B) {
+		b.ReportAllocs()
+		runHub(b, func(h *hub.Hub) error {
+			m := greensync.NewMutex(h)
+			n := b.N
+			worker := func() {
+				for ; n > 0; n-- {
+					m.Lock()
+					greenthread.Yield(h)
+					m.Unlock()
+				}
+			}
+			b.ResetTimer()
+			greenthread.SpawnN(h, worker)
+			worker()
+			m.Lock() // the other one is done when it cannot hold it
 			return nil
 		})
 	})

@@ -12,9 +12,11 @@
 // and Running, Free and Waiting count slots in use, free slots and blocked
 // spawners. A panicking task does not break the pool: its slot comes back,
 // and its panic becomes its Thread's error (a *hub.PanicError) or, for
-// SpawnN, a record in the hub's log. Imap and Starmap apply a function to a
-// sequence in the pool's tasks and return an iter.Seq2 of the results in
-// input order; a Pile (eventlet's GreenPile) collects the results of tasks
+// SpawnN, a report to the hub's panic handler (hub.WithPanicHandler; by
+// default the hub's log). Imap and Starmap apply a function to a sequence
+// in the pool's tasks and return an iter.Seq2 of the results in input
+// order, taking the input lazily so that memory stays bounded (the pool's
+// size running, as many finished and waiting to be read); a Pile (eventlet's GreenPile) collects the results of tasks
 // spawned into it and yields them in spawn order.
 //
 // Like the hub, a pool needs no locks because only one green thread runs at

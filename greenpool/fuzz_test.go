@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/greenhub/greenhub/hub"
+	"github.com/greenhub/greenhub/internal/hubtest"
 )
 
 // model is the pool's slot accounting as eventlet describes it: at most
@@ -43,7 +44,7 @@ func FuzzPoolSlots(f *testing.F) {
 		if len(ops) > 128 {
 			ops = ops[:128]
 		}
-		run(t, func(h *hub.Hub) error {
+		hubtest.Main(t, func(h *hub.Hub) error {
 			m := &model{size: int(size % 5)}
 			d := newDriver(t, h, m.size)
 			for i := 0; i+1 < len(ops) && !t.Failed(); i += 2 {
@@ -88,6 +89,6 @@ func FuzzPoolSlots(f *testing.F) {
 			d.releaseAll()
 			d.check("end", 0, 0, nil)
 			return nil
-		})
+		}, hubtest.Virtual())
 	})
 }

@@ -8,7 +8,10 @@ import (
 	"github.com/greenhub/greenhub/hub"
 )
 
-var pileReason = hub.Block("pile")
+var (
+	pileReason   = hub.Block("pile")
+	windowReason = hub.Block("imap window")
+)
 
 // Pile is eventlet's GreenPile: tasks spawned into it run in its pool, and
 // iterating over it yields their results in the order they were spawned,
@@ -21,13 +24,18 @@ type Pile[T any] struct {
 	q    []*greenthread.Thread[T] // spawned, not yet consumed, from head on
 	head int
 
+	// Consumers waiting for a task to be spawned (or feeding to end).
+	watchers hub.WaitQueue[struct{}]
+
 	// For Imap and Starmap: the green thread the tasks are spawned for
 	// (see Spawn on borrowing), whether spawning goes on, and why it
-	// stopped early.
+	// stopped early; how many tasks have ended and wait to be read, and
+	// the feeder waiting for that window to have room.
 	actor    *hub.G
 	feeding  bool
 	feedErr  error
-	watchers waitList
+	finished int
+	space    hub.WaitQueue[struct{}]
 }
 
 // NewPile returns an empty Pile whose tasks run in p, sharing its slots
@@ -51,11 +59,16 @@ func (pl *Pile[T]) Spawn(fn func() (T, error)) error {
 	if err != nil {
 		return err
 	}
-	pl.q = append(pl.q, t)
-	if pl.watchers.len() > 0 {
-		pl.watchers.wakeAll(pl.p.h)
-	}
+	pl.push(t)
 	return nil
+}
+
+// push adds t, just spawned, to the pile and wakes the consumers.
+func (pl *Pile[T]) push(t *greenthread.Thread[T]) {
+	pl.q = append(pl.q, t)
+	if pl.watchers.Len() > 0 {
+		pl.watchers.WakeAll(struct{}{})
+	}
 }
 
 // Len returns the number of tasks spawned and not yet consumed by an
@@ -96,7 +109,11 @@ func (pl *Pile[T]) next() (v T, err error, more bool) {
 				err, pl.feedErr = pl.feedErr, nil
 				return v, err, false
 			}
-			if err := pl.watchers.wait(pl.p.h, pileReason); err != nil {
+			g, err := pl.p.h.Raw().Green()
+			if err == nil {
+				err = waitOn(&pl.watchers, g, pileReason)
+			}
+			if err != nil {
 				return v, wrapOutside(err), false
 			}
 			continue
@@ -117,6 +134,12 @@ func (pl *Pile[T]) next() (v T, err error, more bool) {
 			clear(pl.q[n:])
 			pl.q, pl.head = pl.q[:n], 0
 		}
+		if pl.finished > 0 {
+			pl.finished--
+			if pl.space.Len() > 0 {
+				pl.space.WakeAll(struct{}{})
+			}
+		}
 		v, err = t.Wait()
 		return v, err, true
 	}
@@ -135,9 +158,14 @@ func wrapOutside(err error) error {
 
 // Imap returns an iterator that applies fn to each value of in, in tasks of
 // p, and yields the results in input order (eventlet's GreenPool.imap, and
-// Python's itertools.imap). Tasks are spawned as slots free up, so at most
-// p.Size() of them run at once, sharing p's slots with its other tasks;
-// results that finish early wait, in memory, for those before them.
+// Python's itertools.imap). At most p.Size() of the tasks run at once,
+// sharing p's slots with its other tasks; results that finish early wait,
+// in memory, for those before them, in a window of p.Size() results (at
+// least 1). The input is consumed lazily: the next value of in is taken
+// only when a task can start for it at once — a slot is free and fewer
+// than the window's worth of finished results wait to be read. So an
+// iteration holds at most 2×p.Size() results, running or finished, however
+// long in is, and a consumer that reads slowly slows the input down.
 //
 // Each iteration starts afresh: a green thread (not one of the pool's)
 // ranges over in and spawns the tasks while the caller consumes. If that
@@ -145,10 +173,10 @@ func wrapOutside(err error) error {
 // then the failure as the last error. A loop that breaks early abandons the
 // rest cleanly: before the loop goes on, the ranging over in is stopped,
 // and the tasks whose results were not consumed are killed (tasks not yet
-// started never run) and have left the pool. If the caller is one of p's own
-// tasks and p is full, the tasks run on the caller's slot one at a time
-// instead of waiting for a slot (see Spawn), so Imap cannot deadlock the
-// pool.
+// started never run) and have left the pool, so no green thread of the
+// iteration outlives it. If the caller is one of p's own tasks and p is
+// full, the tasks run on the caller's slot one at a time instead of waiting
+// for a slot (see Spawn), so Imap cannot deadlock the pool.
 //
 // The iterator must be ranged over by a green thread of p's hub; from
 // anywhere else it yields one error that errors.Is hub.ErrNotGreen or
@@ -165,7 +193,8 @@ func Imap[A, T any](p *Pool, fn func(A) (T, error), in iter.Seq[A]) iter.Seq2[T,
 }
 
 // Starmap is Imap for functions of two arguments, taken from the pairs of
-// in (eventlet's GreenPool.starmap, Python's itertools.starmap).
+// in (eventlet's GreenPool.starmap, Python's itertools.starmap), with the
+// same bounds.
 func Starmap[A, B, T any](p *Pool, fn func(A, B) (T, error), in iter.Seq2[A, B]) iter.Seq2[T, error] {
 	return mapping(p, func(spawn func(func() (T, error)) bool) {
 		for a, b := range in {
@@ -191,17 +220,12 @@ func mapping[T any](p *Pool, produce func(spawn func(func() (T, error)) bool)) i
 		}
 		pl := &Pile[T]{p: p, actor: cur, feeding: true}
 		feeder := greenthread.Spawn(p.h, func() (struct{}, error) {
-			var err error
-			produce(func(task func() (T, error)) bool {
-				err = pl.Spawn(task)
-				return err == nil
-			})
-			return struct{}{}, err
+			return struct{}{}, pl.feed(produce)
 		})
 		feeder.Link(func(t *greenthread.Thread[struct{}]) {
 			_, pl.feedErr = t.Wait() // t is dead: Wait returns at once
 			pl.feeding = false
-			pl.watchers.wakeAll(p.h)
+			pl.watchers.WakeAll(struct{}{})
 		})
 		defer func() {
 			// Abandoned (or done): stop the feeder first, so nothing more
@@ -225,3 +249,61 @@ func mapping[T any](p *Pool, produce func(spawn func(func() (T, error)) bool)) i
 		}
 	}
 }
+
+// feed runs produce on the feeder green thread: before each value it takes
+// from the input, it waits until a task can start for it at once (admit).
+func (pl *Pile[T]) feed(produce func(spawn func(func() (T, error)) bool)) error {
+	me := pl.p.h.Raw().Current()
+	borrowed, err := pl.admit(me)
+	if err != nil {
+		return err
+	}
+	held := true // a slot (or the actor's lent one) waits for the next input
+	defer func() {
+		if held && !borrowed {
+			pl.p.release() // the input ended, failed, or the feeder was killed
+		}
+	}()
+	produce(func(task func() (T, error)) bool {
+		held = false
+		t, serr := start(pl.p, borrowed, task, pl.taskEnded)
+		if serr != nil {
+			err = serr
+			return false
+		}
+		pl.push(t)
+		if borrowed, err = pl.admit(me); err != nil {
+			return false
+		}
+		held = true
+		return true
+	})
+	return err
+}
+
+// admit waits until the window of finished, unread results has room, then
+// takes a slot for the next task (or borrows the actor's, see Spawn). If
+// results filled the window while it waited for the slot, it gives the
+// slot back and waits again.
+func (pl *Pile[T]) admit(me *hub.G) (borrowed bool, err error) {
+	for {
+		for pl.finished >= pl.window() {
+			if err := waitOn(&pl.space, me, windowReason); err != nil {
+				return false, err
+			}
+		}
+		borrowed, err := pl.p.acquire(me, pl.actor)
+		if err != nil || pl.finished < pl.window() {
+			return borrowed, err
+		}
+		if !borrowed {
+			pl.p.release()
+		}
+	}
+}
+
+// window is how many finished results an Imap keeps waiting to be read.
+func (pl *Pile[T]) window() int { return max(pl.p.size, 1) }
+
+// taskEnded counts a task of an Imap that has ended and waits to be read.
+func (pl *Pile[T]) taskEnded() { pl.finished++ }

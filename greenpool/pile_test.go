@@ -10,6 +10,7 @@ import (
 	"github.com/greenhub/greenhub/greenpool"
 	"github.com/greenhub/greenhub/greenthread"
 	"github.com/greenhub/greenhub/hub"
+	"github.com/greenhub/greenhub/internal/hubtest"
 )
 
 type pair struct {
@@ -39,7 +40,7 @@ func TestImapOrder(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			run(t, func(h *hub.Hub) error {
+			hubtest.Main(t, func(h *hub.Hub) error {
 				p := greenpool.New(h, tc.size)
 				active, peak := 0, 0
 				var finished []int
@@ -76,13 +77,13 @@ func TestImapOrder(t *testing.T) {
 					t.Errorf("after Imap: Running %d Waiting %d", p.Running(), p.Waiting())
 				}
 				return nil
-			})
+			}, hubtest.Virtual())
 		})
 	}
 }
 
 func TestImapErrors(t *testing.T) {
-	run(t, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		p := greenpool.New(h, 2)
 		errOdd := errors.New("odd")
 		f := func(i int) (int, error) {
@@ -111,13 +112,13 @@ func TestImapErrors(t *testing.T) {
 			}
 		}
 		return nil
-	})
+	}, hubtest.Virtual())
 }
 
 // A panic in the input sequence ends the iteration after the results
 // spawned before it, with the panic as the last error.
 func TestImapInputPanics(t *testing.T) {
-	run(t, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		p := greenpool.New(h, 2)
 		in := func(yield func(int) bool) {
 			yield(1)
@@ -130,11 +131,11 @@ func TestImapInputPanics(t *testing.T) {
 			t.Errorf("got %v, want 1, 2, then the input's panic", got)
 		}
 		return nil
-	})
+	}, hubtest.Virtual())
 }
 
 func TestStarmap(t *testing.T) {
-	run(t, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		p := greenpool.New(h, 3)
 		pairs := [][2]int{{2, 3}, {4, 5}, {1, 1}, {7, 2}, {3, 3}}
 		in := func(yield func(int, int) bool) {
@@ -159,7 +160,7 @@ func TestStarmap(t *testing.T) {
 			t.Errorf("Starmap: %v, want %v", got, want)
 		}
 		return nil
-	})
+	}, hubtest.Virtual())
 }
 
 // Breaking out of an Imap loop stops the input, kills the tasks whose
@@ -180,7 +181,7 @@ func TestImapAbandoned(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			run(t, func(h *hub.Hub) error {
+			hubtest.Main(t, func(h *hub.Hub) error {
 				p := greenpool.New(h, tc.size)
 				inputClosed := false
 				inputsGiven := 0
@@ -231,7 +232,7 @@ func TestImapAbandoned(t *testing.T) {
 					t.Errorf("spawn after break: %d, %v", v, err)
 				}
 				return nil
-			})
+			}, hubtest.Virtual())
 		})
 	}
 }
@@ -239,7 +240,7 @@ func TestImapAbandoned(t *testing.T) {
 // A task of a full pool ranging over Imap on that pool does not deadlock:
 // its tasks run on its slot.
 func TestImapFromMemberOfFullPool(t *testing.T) {
-	run(t, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		p := greenpool.New(h, 1)
 		th, err := greenpool.Spawn(p, func() ([]int, error) {
 			var out []int
@@ -261,13 +262,13 @@ func TestImapFromMemberOfFullPool(t *testing.T) {
 			t.Errorf("Imap from a member: %v, %v", v, err)
 		}
 		return nil
-	})
+	}, hubtest.Virtual())
 }
 
 // An interruption of the consumer's wait ends the iteration with its error
 // and cleans up as a break does.
 func TestImapInterrupted(t *testing.T) {
-	run(t, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		p := greenpool.New(h, 2)
 		consumer := greenthread.Spawn(h, func() ([]pair, error) {
 			slow := func(i int) (int, error) {
@@ -289,12 +290,12 @@ func TestImapInterrupted(t *testing.T) {
 			t.Errorf("the slow tasks were waited for (now %v)", h.Now())
 		}
 		return nil
-	})
+	}, hubtest.Virtual())
 }
 
 // A consumer killed in the middle of an Imap takes its tasks down with it.
 func TestImapConsumerKilled(t *testing.T) {
-	run(t, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		p := greenpool.New(h, 2)
 		ended := 0
 		consumer := greenthread.Spawn(h, func() (int, error) {
@@ -319,7 +320,7 @@ func TestImapConsumerKilled(t *testing.T) {
 			t.Errorf("after kill: Running %d, %d tasks ended; want 0 and 3", p.Running(), ended)
 		}
 		return nil
-	})
+	}, hubtest.Virtual())
 }
 
 func TestPileOrder(t *testing.T) {
@@ -334,7 +335,7 @@ func TestPileOrder(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			run(t, func(h *hub.Hub) error {
+			hubtest.Main(t, func(h *hub.Hub) error {
 				p := greenpool.New(h, tc.size)
 				pile := greenpool.NewPile[int](p)
 				for i, d := range tc.delays {
@@ -365,7 +366,7 @@ func TestPileOrder(t *testing.T) {
 					t.Errorf("%d results, Len %d after", len(got), pile.Len())
 				}
 				return nil
-			})
+			}, hubtest.Virtual())
 		})
 	}
 }
@@ -373,7 +374,7 @@ func TestPileOrder(t *testing.T) {
 // Results consumed leave the pile; a loop that breaks can be continued,
 // and spawning can go on between iterations.
 func TestPileBreakAndContinue(t *testing.T) {
-	run(t, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		p := greenpool.New(h, 3)
 		pile := greenpool.NewPile[int](p)
 		spawn := func(i int) {
@@ -399,11 +400,11 @@ func TestPileBreakAndContinue(t *testing.T) {
 			t.Errorf("got %v, want %v", got, want)
 		}
 		return nil
-	})
+	}, hubtest.Virtual())
 }
 
 func TestPileKilledTask(t *testing.T) {
-	run(t, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		p := greenpool.New(h, 2)
 		pile := greenpool.NewPile[int](p)
 		pile.Spawn(func() (int, error) { greenthread.Sleep(h, time.Hour); return 1, nil })
@@ -415,12 +416,12 @@ func TestPileKilledTask(t *testing.T) {
 			t.Errorf("got %v, want a killed first result and 2", got)
 		}
 		return nil
-	})
+	}, hubtest.Virtual())
 }
 
 // A long pile consumed in pieces keeps its order (and compacts its queue).
 func TestPileLong(t *testing.T) {
-	run(t, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		p := greenpool.New(h, 10)
 		pile := greenpool.NewPile[int](p)
 		next := 0
@@ -458,5 +459,108 @@ func TestPileLong(t *testing.T) {
 			t.Errorf("%d results, want 250", len(got))
 		}
 		return nil
-	})
+	}, hubtest.Virtual())
+}
+
+// Imap used to range over its whole input at once: with a pool of 4 and
+// 1,000 inputs, a reader that stopped after 5 results had made all 1,000
+// tasks start. The input is now consumed lazily, so at most the pool's
+// size runs and a window of the pool's size waits to be read; and breaking
+// leaves no green thread of the iteration behind.
+func TestRegressionImapBounded(t *testing.T) {
+	const size, window, inputs, read = 4, 4, 1000, 5
+	tests := []struct {
+		name string
+		task func(h *hub.Hub, i int) error
+	}{
+		{name: "instant tasks", task: func(*hub.Hub, int) error { return nil }},
+		{name: "sleeping tasks", task: func(h *hub.Hub, i int) error {
+			return greenthread.Sleep(h, time.Duration(i%7)*time.Millisecond)
+		}},
+		{name: "slow head", task: func(h *hub.Hub, i int) error {
+			if i == 0 {
+				return greenthread.Sleep(h, time.Second) // the others finish and pile up
+			}
+			return nil
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			hubtest.Main(t, func(h *hub.Hub) error {
+				p := greenpool.New(h, size)
+				pulled, started, ended := 0, 0, 0
+				in := func(yield func(int) bool) {
+					for i := range inputs {
+						pulled++
+						if !yield(i) {
+							return
+						}
+					}
+				}
+				f := func(i int) (int, error) {
+					started++
+					defer func() { ended++ }()
+					return i, tc.task(h, i)
+				}
+				got := 0
+				for v, err := range greenpool.Imap(p, f, in) {
+					if v != got || err != nil {
+						t.Errorf("result %d: %d, %v", got, v, err)
+					}
+					got++
+					if got == read {
+						break
+					}
+				}
+				if started > size+window+read || pulled > size+window+read {
+					t.Errorf("%d inputs pulled, %d tasks started for %d results read; want at most %d", pulled, started, read, size+window+read)
+				}
+				if started != ended {
+					t.Errorf("%d tasks started, %d ended: some outlive the loop", started, ended)
+				}
+				if n, err := hubtest.Live(h); n != 1 || err != nil {
+					t.Errorf("%d green threads alive after the loop (%v), want 1 (main)", n, err)
+				}
+				if p.Running() != 0 || p.Waiting() != 0 {
+					t.Errorf("after break: Running %d Waiting %d", p.Running(), p.Waiting())
+				}
+				return nil
+			}, hubtest.Virtual())
+		})
+	}
+}
+
+// Starmap is bounded the same way.
+func TestImapBoundedStarmap(t *testing.T) {
+	hubtest.Main(t, func(h *hub.Hub) error {
+		p := greenpool.New(h, 2)
+		pulled := 0
+		in := func(yield func(int, int) bool) {
+			for i := range 1000 {
+				pulled++
+				if !yield(i, i) {
+					return
+				}
+			}
+		}
+		n := 0
+		mul := func(a, b int) (int, error) {
+			if a == 0 {
+				greenthread.Sleep(h, time.Second) // the others finish and pile up
+			}
+			return a * b, nil
+		}
+		for _, err := range greenpool.Starmap(p, mul, in) {
+			if err != nil {
+				return err
+			}
+			if n++; n == 3 {
+				break
+			}
+		}
+		if pulled > 2+2+3 {
+			t.Errorf("%d inputs pulled for 3 results, want at most 7", pulled)
+		}
+		return nil
+	}, hubtest.Virtual())
 }

@@ -46,23 +46,14 @@ type Pool struct {
 	// holds no slot (see Spawn).
 	members map[*hub.G]bool
 
-	// Blocked spawners, first in first out.
-	head, tail *waiter
-	nwait      int
-	spare      *waiter // free list of waiter nodes: a steady state allocates none
+	// spawners are the green threads blocked in a spawn, first in first
+	// out; a waiter granted a slot holds it (running counts it).
+	spawners hub.WaitQueue[struct{}]
 
-	idle    waitList // WaitAll and Kill callers
-	killing int      // Kill calls waiting for their victims
+	idle    hub.WaitQueue[struct{}] // WaitAll and Kill callers
+	killing int                     // Kill calls waiting for their victims
 
 	exitN func(*hub.G) // SpawnN's exit hook, made once
-}
-
-// waiter is a green thread blocked in a spawn.
-type waiter struct {
-	tok        hub.WakeToken
-	granted    bool // a slot was handed to it
-	linked     bool // it is in the queue
-	prev, next *waiter
 }
 
 // New returns a pool of h that runs at most size green threads at once
@@ -76,7 +67,7 @@ func New(h *hub.Hub, size int) *Pool {
 	p := &Pool{h: h, size: size, members: make(map[*hub.G]bool)}
 	p.exitN = func(g *hub.G) {
 		p.exit(g)
-		logPanic(g)
+		h.Raw().ReportFailure(g, g.Err())
 	}
 	return p
 }
@@ -99,7 +90,7 @@ func (p *Pool) Free() int { return p.size - p.running }
 
 // Waiting returns the number of green threads blocked in a spawn, waiting
 // for a slot (eventlet's waiting).
-func (p *Pool) Waiting() int { return p.nwait }
+func (p *Pool) Waiting() int { return p.spawners.Len() }
 
 // Resize changes the pool's size (eventlet's resize). Growing hands the new
 // slots to blocked spawners at once, first come first served; shrinking
@@ -145,12 +136,13 @@ func spawn[T any](p *Pool, cur, actor *hub.G, fn func() (T, error)) (*greenthrea
 	if err != nil {
 		return nil, err
 	}
-	return start(p, borrowed, fn)
+	return start(p, borrowed, fn, nil)
 }
 
 // start starts fn in the pool once the caller has its slot, or, borrowed,
-// on the caller's slot, waiting for it to end.
-func start[T any](p *Pool, borrowed bool, fn func() (T, error)) (*greenthread.Thread[T], error) {
+// on the caller's slot, waiting for it to end. ended, if not nil, is called
+// when the task ends, after it has left the pool.
+func start[T any](p *Pool, borrowed bool, fn func() (T, error), ended func()) (*greenthread.Thread[T], error) {
 	t := greenthread.Spawn(p.h, fn)
 	g := t.G()
 	if g == nil { // the hub refused: it is stopping
@@ -161,7 +153,12 @@ func start[T any](p *Pool, borrowed bool, fn func() (T, error)) (*greenthread.Th
 		return nil, fmt.Errorf("greenpool: spawn: %w", err)
 	}
 	p.members[g] = borrowed
-	t.Link(func(t *greenthread.Thread[T]) { p.exit(t.G()) })
+	t.Link(func(t *greenthread.Thread[T]) {
+		p.exit(t.G())
+		if ended != nil {
+			ended()
+		}
+	})
 	if borrowed {
 		if err := lend(p, t); err != nil {
 			return nil, err
@@ -189,9 +186,9 @@ func lend[T any](p *Pool, t *greenthread.Thread[T]) error {
 
 // SpawnN runs fn in a new green thread of the pool with no result object
 // (eventlet's spawn_n): cheaper than Spawn. It blocks while the pool is full
-// as Spawn does, with the same errors. A panic in fn is logged through the
-// hub's logger, since no one can wait for it, and its slot is returned to
-// the pool.
+// as Spawn does, with the same errors. Since no one can wait for it, a
+// panic in fn goes to the hub's panic handler (hub.WithPanicHandler), and
+// its slot is returned to the pool.
 func (p *Pool) SpawnN(fn func()) error {
 	cur, err := p.caller()
 	if err != nil {
@@ -202,11 +199,11 @@ func (p *Pool) SpawnN(fn func()) error {
 		return err
 	}
 	if borrowed {
-		t, err := start(p, true, func() (struct{}, error) { fn(); return struct{}{}, nil })
+		t, err := start(p, true, func() (struct{}, error) { fn(); return struct{}{}, nil }, nil)
 		if err != nil {
 			return err
 		}
-		logPanic(t.G())
+		p.h.Raw().ReportFailure(t.G(), t.G().Err())
 		return nil
 	}
 	g, err := p.h.Raw().Spawn(func() error { fn(); return nil }, p.exitN)
@@ -216,17 +213,6 @@ func (p *Pool) SpawnN(fn func()) error {
 	}
 	p.members[g] = false
 	return nil
-}
-
-func logPanic(g *hub.G) {
-	err := g.Err()
-	if err == nil {
-		return
-	}
-	var pe *hub.PanicError
-	if errors.As(err, &pe) {
-		g.Hub().Raw().Logger().Error("greenpool: task panicked", "g", g.String(), "panic", pe.Value, "stack", string(pe.Stack))
-	}
 }
 
 // WaitAll blocks the calling green thread until the pool is idle: no task
@@ -250,7 +236,7 @@ func (p *Pool) WaitAll() error {
 		return ErrWaitInPool
 	}
 	for p.busy() {
-		if err := p.idle.wait(p.h, waitAllReason); err != nil {
+		if err := waitOn(&p.idle, cur, waitAllReason); err != nil {
 			return err
 		}
 	}
@@ -287,7 +273,7 @@ func (p *Pool) Kill() error {
 	defer func() { p.killing-- }()
 	for _, g := range victims {
 		for !g.Dead() {
-			if err := p.idle.wait(p.h, killReason); err != nil {
+			if err := waitOn(&p.idle, cur, killReason); err != nil {
 				return err
 			}
 		}
@@ -298,14 +284,14 @@ func (p *Pool) Kill() error {
 // caller returns the calling green thread, nil for a hub callback, or an
 // error for any other goroutine.
 func (p *Pool) caller() (*hub.G, error) {
-	if g := p.h.Raw().Current(); g != nil {
-		return g, nil
-	}
-	_, err := p.h.Raw().Token()
-	if errors.Is(err, hub.ErrNotGreen) {
+	g, err := p.h.Raw().Caller()
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("greenpool: %w", err)
+	case g == p.h.Raw().Loop():
 		return nil, nil
 	}
-	return nil, fmt.Errorf("greenpool: %w", err)
+	return g, nil
 }
 
 // acquire takes a slot for cur, waiting while the pool is full. It reports
@@ -322,57 +308,23 @@ func (p *Pool) acquire(cur, actor *hub.G) (borrowed bool, err error) {
 	if cur == nil {
 		return false, fmt.Errorf("greenpool: spawn into a full pool: %w", hub.ErrNotGreen)
 	}
-	w := p.spare
-	if w != nil {
-		p.spare, w.next = w.next, nil
-	} else {
-		w = &waiter{}
+	w := p.spawners.Push(cur)
+	defer p.leave(w)
+	if err := p.spawners.Wait(w, spawnReason); err != nil {
+		return false, err
 	}
-	p.push(w)
-	done := false
-	defer func() {
-		if !done { // unwinding from a kill
-			p.abandon(w)
-		}
-	}()
-	for {
-		if w.tok, err = p.h.Raw().Token(); err != nil {
-			break
-		}
-		err = p.h.Raw().Park(spawnReason)
-		if w.granted && err == nil {
-			done = true
-			w.granted = false
-			p.recycle(w)
-			return false, nil
-		}
-		if err != nil {
-			break // interrupted; a slot handed over meanwhile is passed on
-		}
-		// Woken by someone else's Ready: still in the queue, wait on.
-	}
-	done = true
-	p.abandon(w)
-	p.recycle(w)
-	return false, err
+	w.Granted = false // the slot is the caller's now
+	return false, nil
 }
 
-// recycle keeps w, out of the queue and referenced by no one, for the next
-// blocked spawner.
-func (p *Pool) recycle(w *waiter) {
-	*w = waiter{next: p.spare}
-	p.spare = w
-}
-
-// abandon takes w out of the queue, or passes on the slot it was handed.
-func (p *Pool) abandon(w *waiter) {
-	if w.linked {
-		p.unlink(w)
-	}
-	if w.granted {
-		w.granted = false
+// leave ends a spawner's wait: a slot it was granted and cannot use (its
+// wait was interrupted, or it is unwinding from a kill) is passed on.
+func (p *Pool) leave(w *hub.Waiter[struct{}]) {
+	p.spawners.Remove(w)
+	if w.Granted {
 		p.release()
 	}
+	p.spawners.Release(w)
 }
 
 // release returns a slot.
@@ -382,16 +334,15 @@ func (p *Pool) release() {
 	p.settled()
 }
 
-// grant hands free slots to the blocked spawners, oldest first. A spawner
-// already woken by something else (an interruption, a kill) hands its slot
-// on when it resumes and finds it cannot use it.
+// grant hands free slots to the blocked spawners, oldest first.
 func (p *Pool) grant() {
-	for p.running < p.size && p.head != nil {
-		w := p.head
-		p.unlink(w)
-		w.granted = true
+	for p.running < p.size {
+		w := p.spawners.Wake()
+		if w == nil {
+			return
+		}
+		w.Granted = true
 		p.running++
-		p.h.Raw().ReadyToken(w.tok, nil)
 	}
 }
 
@@ -412,67 +363,15 @@ func (p *Pool) exit(g *hub.G) {
 
 // settled wakes WaitAll and Kill callers when they may be done.
 func (p *Pool) settled() {
-	if p.idle.len() > 0 && (p.killing > 0 || !p.busy()) {
-		p.idle.wakeAll(p.h)
+	if p.idle.Len() > 0 && (p.killing > 0 || !p.busy()) {
+		p.idle.WakeAll(struct{}{})
 	}
 }
 
-func (p *Pool) push(w *waiter) {
-	w.linked = true
-	w.prev = p.tail
-	if p.tail == nil {
-		p.head = w
-	} else {
-		p.tail.next = w
-	}
-	p.tail = w
-	p.nwait++
-}
-
-func (p *Pool) unlink(w *waiter) {
-	if w.prev == nil {
-		p.head = w.next
-	} else {
-		w.prev.next = w.next
-	}
-	if w.next == nil {
-		p.tail = w.prev
-	} else {
-		w.next.prev = w.prev
-	}
-	w.prev, w.next, w.linked = nil, nil, false
-	p.nwait--
-}
-
-// waitList is a set of parked green threads woken all at once.
-type waitList struct {
-	toks []hub.WakeToken
-}
-
-func (l *waitList) len() int { return len(l.toks) }
-
-// wait parks the calling green thread until wakeAll (or an interruption,
-// whose error it returns).
-func (l *waitList) wait(h *hub.Hub, why hub.Reason) error {
-	tok, err := h.Raw().Token()
-	if err != nil {
-		return err
-	}
-	l.toks = append(l.toks, tok)
-	defer l.remove(tok)
-	return h.Raw().Park(why)
-}
-
-func (l *waitList) remove(tok hub.WakeToken) {
-	if i := slices.Index(l.toks, tok); i >= 0 {
-		l.toks = slices.Delete(l.toks, i, i+1)
-	}
-}
-
-func (l *waitList) wakeAll(h *hub.Hub) {
-	toks := l.toks
-	l.toks = nil
-	for _, t := range toks {
-		h.Raw().ReadyToken(t, nil)
-	}
+// waitOn parks g, the calling green thread, on q until a WakeAll, or until
+// it is interrupted (it returns the interruption's error then).
+func waitOn(q *hub.WaitQueue[struct{}], g *hub.G, why hub.Reason) error {
+	w := q.Push(g)
+	defer q.Release(w)
+	return q.Wait(w, why)
 }

@@ -1,10 +1,8 @@
 package greenpool_test
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +10,7 @@ import (
 	"github.com/greenhub/greenhub/greenpool"
 	"github.com/greenhub/greenhub/greenthread"
 	"github.com/greenhub/greenhub/hub"
+	"github.com/greenhub/greenhub/internal/hubtest"
 )
 
 // step is one operation of a scripted pool test and what the pool looks
@@ -185,7 +184,7 @@ func TestPoolSlots(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			run(t, func(h *hub.Hub) error {
+			hubtest.Main(t, func(h *hub.Hub) error {
 				d := newDriver(t, h, tc.size)
 				for i, s := range tc.steps {
 					switch s.op {
@@ -234,13 +233,13 @@ func TestPoolSlots(t *testing.T) {
 				d.releaseAll()
 				d.check("end", 0, 0, nil)
 				return nil
-			})
+			}, hubtest.Virtual())
 		})
 	}
 }
 
 func TestSpawnWait(t *testing.T) {
-	run(t, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		p := greenpool.New(h, 2)
 		var threads []*greenthread.Thread[int]
 		for i := range 5 {
@@ -269,13 +268,15 @@ func TestSpawnWait(t *testing.T) {
 			t.Errorf("Running() = %d after every task ended", p.Running())
 		}
 		return nil
-	})
+	}, hubtest.Virtual())
 }
 
+// A panicking task returns its slot. A SpawnN task's panic, which no one
+// can wait for, goes to the hub's panic handler; a Spawn task's goes to
+// its waiter only.
 func TestPanicReturnsSlot(t *testing.T) {
-	var logs bytes.Buffer
-	logger := slog.New(slog.NewTextHandler(&logs, nil))
-	run(t, func(h *hub.Hub) error {
+	var reported []error
+	hubtest.Main(t, func(h *hub.Hub) error {
 		p := greenpool.New(h, 1)
 		for i := range 3 {
 			th, err := greenpool.Spawn(p, func() (int, error) { panic(fmt.Sprintf("boom %d", i)) })
@@ -307,12 +308,15 @@ func TestPanicReturnsSlot(t *testing.T) {
 			t.Errorf("after panics: %q, %v", v, err)
 		}
 		return nil
-	}, hub.WithLogger(logger))
-	if n := strings.Count(logs.String(), "greenpool: task panicked"); n != 3 {
-		t.Errorf("logged %d SpawnN panics, want 3; log:\n%s", n, logs.String())
+	}, hubtest.Virtual(), hub.WithPanicHandler(func(_ *hub.G, err error) { reported = append(reported, err) }))
+	if len(reported) != 3 {
+		t.Errorf("%d failures reported, want the 3 SpawnN panics: %v", len(reported), reported)
 	}
-	if !strings.Contains(logs.String(), "spawn_n boom") {
-		t.Errorf("log lacks the panic value:\n%s", logs.String())
+	for _, err := range reported {
+		var pe *hub.PanicError
+		if !errors.As(err, &pe) || pe.Value != "spawn_n boom" {
+			t.Errorf("reported %v, want the SpawnN panic", err)
+		}
 	}
 }
 
@@ -330,7 +334,7 @@ func TestWaitAll(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			run(t, func(h *hub.Hub) error {
+			hubtest.Main(t, func(h *hub.Hub) error {
 				p := greenpool.New(h, tc.size)
 				done := 0
 				start := h.Now()
@@ -352,13 +356,13 @@ func TestWaitAll(t *testing.T) {
 					t.Errorf("WaitAll returned after %v, want %v", got, tc.want*time.Second)
 				}
 				return nil
-			})
+			}, hubtest.Virtual())
 		})
 	}
 }
 
 func TestWaitAllFromMember(t *testing.T) {
-	run(t, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		p := greenpool.New(h, 2)
 		th, err := greenpool.Spawn(p, func() (struct{}, error) { return struct{}{}, p.WaitAll() })
 		if err != nil {
@@ -368,11 +372,11 @@ func TestWaitAllFromMember(t *testing.T) {
 			t.Errorf("WaitAll from a member: %v, want ErrWaitInPool", err)
 		}
 		return nil
-	})
+	}, hubtest.Virtual())
 }
 
 func TestKill(t *testing.T) {
-	run(t, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		p := greenpool.New(h, 3)
 		gate := &latch{h: h}
 		var unwound []int
@@ -425,11 +429,11 @@ func TestKill(t *testing.T) {
 			t.Errorf("after Kill: Running %d Waiting %d", p.Running(), p.Waiting())
 		}
 		return nil
-	})
+	}, hubtest.Virtual())
 }
 
 func TestKillBeforeStart(t *testing.T) {
-	run(t, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		p := greenpool.New(h, 2)
 		ran := false
 		th, err := greenpool.Spawn(p, func() (int, error) { ran = true; return 1, nil })
@@ -450,11 +454,11 @@ func TestKillBeforeStart(t *testing.T) {
 			t.Errorf("Running() = %d, want 0", p.Running())
 		}
 		return nil
-	})
+	}, hubtest.Virtual())
 }
 
 func TestKillFromMemberSparesCaller(t *testing.T) {
-	run(t, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		p := greenpool.New(h, 3)
 		gate := &latch{h: h}
 		for range 2 {
@@ -475,13 +479,13 @@ func TestKillFromMemberSparesCaller(t *testing.T) {
 			t.Errorf("member after Kill: Running %d, %v; want 1 (itself)", n, err)
 		}
 		return p.WaitAll()
-	})
+	}, hubtest.Virtual())
 }
 
 // A task that spawns into its own full pool runs the new task on its own
 // slot instead of deadlocking (eventlet runs it inline).
 func TestSpawnFromMemberIntoFullPool(t *testing.T) {
-	run(t, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		p := greenpool.New(h, 1)
 		th, err := greenpool.Spawn(p, func() (int, error) {
 			inner, err := greenpool.Spawn(p, func() (int, error) {
@@ -513,7 +517,7 @@ func TestSpawnFromMemberIntoFullPool(t *testing.T) {
 			t.Errorf("Running() = %d, want 0", p.Running())
 		}
 		return nil
-	})
+	}, hubtest.Virtual())
 }
 
 func TestOutside(t *testing.T) {
@@ -522,7 +526,7 @@ func TestOutside(t *testing.T) {
 	if err := p.SpawnN(func() {}); !errors.Is(err, hub.ErrNotStarted) {
 		t.Errorf("SpawnN before Run: %v, want ErrNotStarted", err)
 	}
-	run(t, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		p := greenpool.New(h, 1)
 		errs := make(chan error, 5)
 		go func() { // another goroutine: the hub thread is blocked meanwhile
@@ -542,11 +546,11 @@ func TestOutside(t *testing.T) {
 			t.Errorf("pool touched by outside calls: Size %d Running %d", p.Size(), p.Running())
 		}
 		return nil
-	})
+	}, hubtest.Virtual())
 }
 
 func TestFromHubCallback(t *testing.T) {
-	run(t, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		p := greenpool.New(h, 1)
 		var errs []error
 		ran := 0
@@ -578,13 +582,13 @@ func TestFromHubCallback(t *testing.T) {
 			t.Errorf("%d tasks ran, want 1", ran)
 		}
 		return nil
-	})
+	}, hubtest.Virtual())
 }
 
 // When the hub ends with tasks blocked and spawners waiting, everything
 // unwinds and Run returns (goleak checks that nothing is left).
 func TestHubShutdownWithBusyPool(t *testing.T) {
-	run(t, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		p := greenpool.New(h, 2)
 		gate := &latch{h: h}
 		for range 5 {
@@ -595,7 +599,7 @@ func TestHubShutdownWithBusyPool(t *testing.T) {
 			t.Errorf("Running %d Waiting %d, want 2 and 3", p.Running(), p.Waiting())
 		}
 		return nil
-	})
+	}, hubtest.Virtual())
 }
 
 // Spawns made while the hub shuts down (from the deferred calls of green
@@ -603,7 +607,7 @@ func TestHubShutdownWithBusyPool(t *testing.T) {
 func TestSpawnDuringShutdown(t *testing.T) {
 	var p *greenpool.Pool
 	var errN, errT error
-	run(t, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		p = greenpool.New(h, 2)
 		gate := &latch{h: h}
 		greenthread.SpawnN(h, func() {
@@ -615,7 +619,7 @@ func TestSpawnDuringShutdown(t *testing.T) {
 		})
 		settle(h)
 		return nil // the hub kills the green thread on the gate
-	})
+	}, hubtest.Virtual())
 	if !errors.Is(errN, hub.ErrStopped) || !errors.Is(errT, hub.ErrStopped) {
 		t.Errorf("spawns during shutdown: %v, %v; want ErrStopped", errN, errT)
 	}
@@ -627,7 +631,7 @@ func TestSpawnDuringShutdown(t *testing.T) {
 // A member lending its slot to a nested spawn stops waiting when
 // interrupted, and the nested task is killed, as an inline call would be.
 func TestLendInterrupted(t *testing.T) {
-	run(t, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		p := greenpool.New(h, 1)
 		innerEnded := false
 		outer, err := greenpool.Spawn(p, func() (int, error) {
@@ -653,5 +657,5 @@ func TestLendInterrupted(t *testing.T) {
 			t.Errorf("the nested task was waited for")
 		}
 		return nil
-	})
+	}, hubtest.Virtual())
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/greenhub/greenhub/greensync"
 	"github.com/greenhub/greenhub/greenthread"
 	"github.com/greenhub/greenhub/hub"
+	"github.com/greenhub/greenhub/internal/hubtest"
 )
 
 // serve runs a hub in a goroutine until the returned stop is called; its
@@ -105,16 +106,26 @@ func TestCall(t *testing.T) {
 	})
 	t.Run("before Run and after stop", func(t *testing.T) {
 		h := hub.New()
+		// Go before Run returns at once: its function is queued in the
+		// door and runs once the hub starts.
+		goRan := make(chan int, 1)
+		if err := greensync.Go(h, func() { goRan <- 2 }); err != nil {
+			t.Fatalf("Go before Run = %v", err)
+		}
+		// Call blocks its goroutine; made before or while Run starts, it
+		// must come back either way.
 		res := make(chan int)
 		go func() {
 			v, _ := greensync.Call(h, func() (int, error) { return 1, nil })
 			res <- v
 		}()
-		time.Sleep(time.Millisecond)
-		err := h.Run(func() error {
+		err := hubtest.Run(t, h, func() error {
 			v, _, err := greensync.Recv(h, res)
 			if v != 1 {
-				t.Errorf("Call queued before Run returned %d", v)
+				t.Errorf("Call made around Run's start returned %d", v)
+			}
+			if v, _, _ := greensync.Recv(h, goRan); v != 2 {
+				t.Errorf("Go queued before Run: got %d", v)
 			}
 			return err
 		})
@@ -129,7 +140,7 @@ func TestCall(t *testing.T) {
 		}
 	})
 	t.Run("on the hub thread", func(t *testing.T) {
-		run(t, func(h *hub.Hub) error {
+		hubtest.Main(t, func(h *hub.Hub) error {
 			if _, err := greensync.Call(h, func() (int, error) { return 0, nil }); !errors.Is(err, greensync.ErrOnHub) {
 				t.Fatalf("Call on hub = %v", err)
 			}
@@ -137,7 +148,8 @@ func TestCall(t *testing.T) {
 				t.Fatalf("Go on hub = %v", err)
 			}
 			return nil
-		})
+		}, hubtest.Virtual())
+
 	})
 	t.Run("killed by shutdown", func(t *testing.T) {
 		h := hub.New()
@@ -195,7 +207,7 @@ func TestChanBridges(t *testing.T) {
 			}
 			close(done)
 		}()
-		run(t, func(h *hub.Hub) error {
+		hubtest.Main(t, func(h *hub.Hub) error {
 			for {
 				v, ok, err := greensync.Recv(h, in)
 				if err != nil {
@@ -209,7 +221,8 @@ func TestChanBridges(t *testing.T) {
 					return err
 				}
 			}
-		})
+		}, hubtest.Virtual())
+
 		<-done
 		if len(got) != 100 || got[99] != 99*99 {
 			t.Fatalf("got %d values", len(got))
@@ -217,13 +230,13 @@ func TestChanBridges(t *testing.T) {
 	})
 	t.Run("hub keeps running while a green thread waits on a channel", func(t *testing.T) {
 		ch := make(chan int)
-		run(t, func(h *hub.Hub) error {
+		hubtest.Main(t, func(h *hub.Hub) error {
 			th := greenthread.Spawn(h, func() (int, error) {
 				v, _, err := greensync.Recv(h, ch)
 				return v, err
 			})
 			for i := range 3 {
-				greenthread.Sleep(h, ms) // others run meanwhile
+				greenthread.Sleep(h, ms)
 				_ = i
 			}
 			go func() { ch <- 5 }()
@@ -232,11 +245,12 @@ func TestChanBridges(t *testing.T) {
 				t.Fatalf("Recv = %d, %v", v, err)
 			}
 			return nil
-		})
+		}, hubtest.Virtual())
+
 	})
 	t.Run("timeout and kill leave no goroutine", func(t *testing.T) {
 		ch := make(chan int)
-		run(t, func(h *hub.Hub) error {
+		hubtest.Main(t, func(h *hub.Hub) error {
 			_, err := greensync.WithTimeout(h, 5*ms, func() (int, error) {
 				v, _, err := greensync.Recv(h, ch)
 				return v, err
@@ -258,18 +272,32 @@ func TestChanBridges(t *testing.T) {
 				t.Fatalf("killed Recv = %v", err)
 			}
 			return nil
-		})
+		}, hubtest.Virtual())
+
 		// goleak in TestMain checks no helper goroutine survived.
 	})
 	t.Run("waitgroup", func(t *testing.T) {
 		var wg sync.WaitGroup
 		wg.Add(1)
-		run(t, func(h *hub.Hub) error {
+		hubtest.Main(t, func(h *hub.Hub) error {
+			parked := make(chan struct{})
 			go func() {
-				time.Sleep(time.Millisecond)
+				<-parked
 				wg.Done()
 			}()
-			return greensync.WaitGroup(h, &wg)
-		})
+			// A callback runs only once this green thread has parked in
+			// WaitGroup: then the counter drops.
+			h.Raw().AfterFunc(0, func() { close(parked) })
+			if err := greensync.WaitGroup(h, &wg); err != nil {
+				return err
+			}
+			select {
+			case <-parked:
+			default:
+				t.Error("WaitGroup returned before the green thread parked")
+			}
+			return nil
+		}, hubtest.Virtual())
+
 	})
 }

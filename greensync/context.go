@@ -12,21 +12,49 @@ var reasonContext = hub.Block("context done")
 // ctx.Err(), the green-thread form of <-ctx.Done(). It returns earlier with
 // the error of a Timeout or an interrupt. The cancellation reaches the hub
 // through its thread-safe door (context.AfterFunc and SubmitReady): no
-// polling, and the hub sleeps in its poller meanwhile.
+// polling, and the hub sleeps in its poller meanwhile. While the
+// cancellation may still come, the wait holds a reference on the hub
+// (Hub.Ref), so that Run does not take it for a deadlock; a context that
+// can never be done (context.Background) holds none.
 func WaitContext(h *hub.Hub, ctx context.Context) error {
-	tok, err := h.Raw().Token()
-	if err != nil {
-		return wrapOp("wait context", err)
+	if _, err := green(h, "wait context"); err != nil {
+		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	stop := context.AfterFunc(ctx, func() { h.Raw().SubmitReady(tok, nil) })
+	tok, _ := h.Raw().Token()
+	stop := afterDone(h, ctx, func() { h.Raw().ReadyToken(tok, nil) })
 	defer stop()
 	if err := h.Raw().Park(reasonContext); err != nil {
 		return err
 	}
 	return ctx.Err()
+}
+
+// afterDone arranges for f to run on h's thread, as a hub callback, once
+// ctx is done (context.AfterFunc, then Submit), and holds a reference on h
+// (Hub.Ref) until either f has reached the hub or the returned stop has
+// made sure it never will. A ctx that is never done takes no reference.
+func afterDone(h *hub.Hub, ctx context.Context, f func()) (stop func()) {
+	if ctx.Done() == nil {
+		return func() {}
+	}
+	unref := h.Ref()
+	stopAfter := context.AfterFunc(ctx, func() {
+		err := h.Submit(func() {
+			unref()
+			f()
+		})
+		if err != nil {
+			unref()
+		}
+	})
+	return func() {
+		if stopAfter() {
+			unref() // the callback will never run
+		}
+	}
 }
 
 // ctxError is the interrupt a context's cancellation raises into a green
@@ -60,13 +88,11 @@ func WithContext[T any](h *hub.Hub, ctx context.Context, fn func() (T, error)) (
 		return zero, err
 	}
 	b := &ctxBinding{active: true}
-	stop := context.AfterFunc(ctx, func() {
-		h.Submit(func() {
-			if b.active {
-				b.err = &ctxError{err: ctx.Err()}
-				h.Raw().Interrupt(g, b.err)
-			}
-		})
+	stop := afterDone(h, ctx, func() {
+		if b.active {
+			b.err = &ctxError{err: ctx.Err()}
+			h.Raw().Interrupt(g, b.err)
+		}
 	})
 	defer func() {
 		stop()

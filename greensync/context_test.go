@@ -9,25 +9,25 @@ import (
 	"github.com/greenhub/greenhub/greensync"
 	"github.com/greenhub/greenhub/greenthread"
 	"github.com/greenhub/greenhub/hub"
+	"github.com/greenhub/greenhub/internal/hubtest"
 )
 
 // TestWaitContextCancelFromGoroutine: a cancel from another goroutine wakes
 // a green thread parked on ctx.Done() promptly, through the door, on a real
 // clock and with no timer pending (so nothing polls).
 func TestWaitContextCancelFromGoroutine(t *testing.T) {
-	h := hub.New()
 	ctx, cancel := context.WithCancel(context.Background())
 	parked := make(chan struct{})
 	var woke time.Duration
 	var cancelAt time.Duration
-	err := h.Run(func() error {
+	h, err := hubtest.MainErr(t, func(h *hub.Hub) error {
 		go func() {
 			<-parked
-			time.Sleep(5 * time.Millisecond)
 			cancelAt = h.Now()
 			cancel()
 		}()
-		close(parked)
+		// A callback runs only once main has parked in WaitContext.
+		h.Raw().AfterFunc(0, func() { close(parked) })
 		err := greensync.WaitContext(h, ctx)
 		woke = h.Now()
 		return err
@@ -45,14 +45,16 @@ func TestWaitContextCancelFromGoroutine(t *testing.T) {
 
 func TestWithContext(t *testing.T) {
 	t.Run("cancel interrupts a queue get", func(t *testing.T) {
-		h := hub.New()
 		ctx, cancel := context.WithCancel(context.Background())
-		err := h.Run(func() error {
+		_, err := hubtest.MainErr(t, func(h *hub.Hub) error {
 			q := greensync.NewQueue[int](h, 1)
+			parked := make(chan struct{})
 			go func() {
-				time.Sleep(2 * time.Millisecond)
+				<-parked
 				cancel()
 			}()
+			// Runs once main has parked in Get.
+			h.Raw().AfterFunc(0, func() { close(parked) })
 			_, err := greensync.WithContext(h, ctx, q.Get)
 			if q.Getting() != 0 {
 				t.Errorf("Getting %d after cancel", q.Getting())
@@ -68,8 +70,7 @@ func TestWithContext(t *testing.T) {
 		}
 	})
 	t.Run("deadline on a semaphore", func(t *testing.T) {
-		h := hub.New()
-		err := h.Run(func() error {
+		_, err := hubtest.MainErr(t, func(h *hub.Hub) error {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Millisecond)
 			defer cancel()
 			s := greensync.NewSemaphore(h, 0)
@@ -83,7 +84,7 @@ func TestWithContext(t *testing.T) {
 	t.Run("done before the call", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		run(t, func(h *hub.Hub) error {
+		hubtest.Main(t, func(h *hub.Hub) error {
 			ran := false
 			_, err := greensync.WithContext(h, ctx, func() (int, error) { ran = true; return 0, nil })
 			if ran || err != context.Canceled {
@@ -93,10 +94,11 @@ func TestWithContext(t *testing.T) {
 				t.Fatalf("WaitContext = %v", err)
 			}
 			return nil
-		})
+		}, hubtest.Virtual())
+
 	})
 	t.Run("not cancelled", func(t *testing.T) {
-		run(t, func(h *hub.Hub) error {
+		hubtest.Main(t, func(h *hub.Hub) error {
 			ctx, cancel := context.WithCancel(context.Background())
 			v, err := greensync.WithContext(h, ctx, func() (int, error) {
 				return 3, greenthread.Sleep(h, time.Second)
@@ -107,10 +109,11 @@ func TestWithContext(t *testing.T) {
 				t.Fatalf("WithContext = %d, %v", v, err)
 			}
 			return nil
-		})
+		}, hubtest.Virtual())
+
 	})
 	t.Run("killed while waiting on ctx", func(t *testing.T) {
-		run(t, func(h *hub.Hub) error {
+		hubtest.Main(t, func(h *hub.Hub) error {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			th := greenthread.Spawn(h, func() (int, error) { return 0, greensync.WaitContext(h, ctx) })
@@ -120,6 +123,7 @@ func TestWithContext(t *testing.T) {
 				t.Fatalf("err %v", err)
 			}
 			return nil
-		})
+		}, hubtest.Virtual())
+
 	})
 }

@@ -1,9 +1,9 @@
 // Package greensync is eventlet's event, semaphore, queue and timeout
-// modules for greenhub's green threads, and the bridges between green
-// threads and ordinary goroutines.
+// modules for greenhub's green threads, green locks, and the bridges
+// between green threads and ordinary goroutines.
 //
 // The primitives — Event, Semaphore, BoundedSemaphore, CappedSemaphore,
-// Queue, LightQueue, PriorityQueue, LifoQueue — park the calling green
+// Queue, LightQueue, PriorityQueue, LifoQueue, Mutex, RWMutex — park the calling green
 // thread in the hub instead of blocking a goroutine, so a handoff costs two
 // coroutine switches and no lock. Waiters are served in FIFO order: the green thread
 // that began to wait first is woken first, and a newcomer never overtakes
@@ -11,6 +11,11 @@
 // value) before it runs; if it is killed before it runs, what it was handed
 // goes on to the next waiter, so no wake-up is lost. A waiter woken by a
 // Timeout or a context takes nothing: its call returns that error.
+//
+// Mutex and RWMutex are sync.Mutex and sync.RWMutex for green threads
+// (both are sync.Lockers). A sync.Mutex held across a blocking call while
+// another green thread of the same hub wants it blocks the hub's OS thread
+// for good; a lock held across a blocking call must be a greensync one.
 //
 // Timeout is eventlet's Timeout: started in a green thread, it makes that
 // green thread's current blocking call — any call that parks in the hub —
@@ -27,6 +32,7 @@
 // Which goroutine may call what: the primitives and Timeout are for the
 // hub's thread — blocking methods for its green threads, the others also
 // for hub callbacks; from another goroutine they return an error that
-// errors.Is hub.ErrOutside and change nothing. Call and Go are for other
+// errors.Is hub.ErrOutside and change nothing (the lock methods, which
+// return no error, panic with it, as sync's misuse panics). Call and Go are for other
 // goroutines only.
 package greensync

@@ -22,7 +22,7 @@ type Event[T any] struct {
 	sent    bool
 	v       T
 	err     error
-	waiters waitList[T]
+	waiters hub.WaitQueue[T]
 }
 
 // NewEvent returns an unsent event of h.
@@ -46,8 +46,8 @@ func (e *Event[T]) send(v T, err error) error {
 		return ErrAlreadySent
 	}
 	e.sent, e.v, e.err = true, v, err
-	for w := e.waiters.popParked(e.h); w != nil; w = e.waiters.popParked(e.h) {
-		w.item, w.err, w.granted = v, err, true
+	for w := e.waiters.Wake(); w != nil; w = e.waiters.Wake() {
+		w.Item, w.Err, w.Granted = v, err, true
 	}
 	return nil
 }
@@ -63,19 +63,12 @@ func (e *Event[T]) Wait() (T, error) {
 	if err != nil {
 		return zero, err
 	}
-	w := e.waiters.push(g)
-	defer e.done(w)
-	for !w.granted {
-		if err := e.h.Raw().Park(reasonEvent); err != nil {
-			return zero, err
-		}
+	w := e.waiters.Push(g)
+	defer e.waiters.Release(w)
+	if err := e.waiters.Wait(w, reasonEvent); err != nil {
+		return zero, err
 	}
-	return w.item, w.err
-}
-
-func (e *Event[T]) done(w *waiter[T]) {
-	e.waiters.remove(w)
-	e.waiters.release(w)
+	return w.Item, w.Err
 }
 
 // WaitTimeout is Wait bounded by a Timeout of d: on expiry it returns an
@@ -88,7 +81,7 @@ func (e *Event[T]) WaitTimeout(d time.Duration) (T, error) {
 func (e *Event[T]) Ready() bool { return e.sent }
 
 // Waiting returns the number of green threads waiting.
-func (e *Event[T]) Waiting() int { return e.waiters.len() }
+func (e *Event[T]) Waiting() int { return e.waiters.Len() }
 
 // Reset makes a sent event fresh again, so it can be sent anew. It returns
 // ErrNotSent on an event that has not been sent, as eventlet does.

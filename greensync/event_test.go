@@ -7,6 +7,7 @@ import (
 	"github.com/greenhub/greenhub/greensync"
 	"github.com/greenhub/greenhub/greenthread"
 	"github.com/greenhub/greenhub/hub"
+	"github.com/greenhub/greenhub/internal/hubtest"
 )
 
 func TestEvent(t *testing.T) {
@@ -105,10 +106,11 @@ func TestEvent(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			run(t, func(h *hub.Hub) error {
+			hubtest.Main(t, func(h *hub.Hub) error {
 				tt.body(t, h, greensync.NewEvent[int](h))
 				return nil
-			})
+			}, hubtest.Virtual())
+
 		})
 	}
 }
@@ -120,6 +122,7 @@ func TestOutsideHub(t *testing.T) {
 	s := greensync.NewSemaphore(h, 1)
 	ready := make(chan struct{})
 	done := make(chan error)
+	unref := h.Ref() // this goroutine will wake main: no deadlock
 	go func() {
 		done <- h.Run(func() error {
 			close(ready)
@@ -147,6 +150,7 @@ func TestOutsideHub(t *testing.T) {
 	if err := greensync.Go(h, func() { e.Send(0) }); err != nil {
 		t.Fatal(err)
 	}
+	unref()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}

@@ -28,10 +28,10 @@ type queue[T any] struct {
 	h          *hub.Hub
 	store      store[T]
 	maxsize    int
-	getters    waitList[T]
-	putters    waitList[T]
+	getters    hub.WaitQueue[T]
+	putters    hub.WaitQueue[T]
 	unfinished int
-	joiners    waitList[struct{}]
+	joiners    hub.WaitQueue[struct{}]
 }
 
 // Put adds v, blocking the calling green thread while the queue is full
@@ -40,9 +40,9 @@ type queue[T any] struct {
 // it (a *Timeout, a context's error), in which case v was not put. A hub
 // callback may call Put if it does not have to wait.
 func (q *queue[T]) Put(v T) error {
-	g, err := caller(q.h)
+	g, err := caller(q.h, "queue put")
 	if err != nil {
-		return wrapOp("queue put", err)
+		return err
 	}
 	if q.offer(v) {
 		return nil
@@ -50,26 +50,16 @@ func (q *queue[T]) Put(v T) error {
 	if g == nil {
 		return wrapOp("queue put", hub.ErrNotGreen)
 	}
-	w := q.putters.push(g)
-	w.item = v
-	defer q.putDone(w)
-	for !w.granted {
-		if err := q.h.Raw().Park(reasonPut); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (q *queue[T]) putDone(w *waiter[T]) {
-	q.putters.remove(w)
-	q.putters.release(w)
+	w := q.putters.Push(g)
+	w.Item = v
+	defer q.putters.Release(w)
+	return q.putters.Wait(w, reasonPut)
 }
 
 // TryPut adds v if that needs no wait (put_nowait), else returns ErrFull.
 func (q *queue[T]) TryPut(v T) error {
-	if _, err := caller(q.h); err != nil {
-		return wrapOp("queue put", err)
+	if err := onHub(q.h, "queue put"); err != nil {
+		return err
 	}
 	if q.offer(v) {
 		return nil
@@ -85,8 +75,8 @@ func (q *queue[T]) PutTimeout(v T, d time.Duration) error {
 // offer puts v without waiting if it can: into a parked getter's hands, or
 // into the store if there is room.
 func (q *queue[T]) offer(v T) bool {
-	if w := q.getters.popParked(q.h); w != nil {
-		w.item, w.granted = v, true
+	if w := q.getters.Wake(); w != nil {
+		w.Item, w.Granted = v, true
 		q.unfinished++
 		return true
 	}
@@ -104,10 +94,10 @@ func (q *queue[T]) offer(v T) bool {
 // handed to a getter that is killed before it runs goes to the next getter,
 // or back to the head of the queue.
 func (q *queue[T]) Get() (T, error) {
-	g, err := caller(q.h)
+	g, err := caller(q.h, "queue get")
 	if err != nil {
 		var zero T
-		return zero, wrapOp("queue get", err)
+		return zero, err
 	}
 	if v, ok := q.poll(); ok {
 		return v, nil
@@ -116,27 +106,24 @@ func (q *queue[T]) Get() (T, error) {
 	if g == nil {
 		return zero, wrapOp("queue get", hub.ErrNotGreen)
 	}
-	w := q.getters.push(g)
+	w := q.getters.Push(g)
 	defer q.getDone(w)
-	for !w.granted {
-		if err := q.h.Raw().Park(reasonGet); err != nil {
-			return zero, err
-		}
+	if err := q.getters.Wait(w, reasonGet); err != nil {
+		return zero, err
 	}
-	v := w.item
-	w.granted = false
+	v := w.Item
+	w.Granted = false
 	return v, nil
 }
 
 // getDone runs when Get ends, however it ends: a getter killed while it
 // held an item hands it on.
-func (q *queue[T]) getDone(w *waiter[T]) {
-	v, granted := w.item, w.granted
-	q.getters.remove(w)
-	q.getters.release(w)
+func (q *queue[T]) getDone(w *hub.Waiter[T]) {
+	v, granted := w.Item, w.Granted
+	q.getters.Release(w)
 	if granted {
-		if nw := q.getters.popParked(q.h); nw != nil {
-			nw.item, nw.granted = v, true
+		if nw := q.getters.Wake(); nw != nil {
+			nw.Item, nw.Granted = v, true
 			return
 		}
 		q.store.unpop(v)
@@ -146,9 +133,9 @@ func (q *queue[T]) getDone(w *waiter[T]) {
 // TryGet removes and returns an item if that needs no wait (get_nowait),
 // else returns ErrEmpty.
 func (q *queue[T]) TryGet() (T, error) {
-	if _, err := caller(q.h); err != nil {
+	if err := onHub(q.h, "queue get"); err != nil {
 		var zero T
-		return zero, wrapOp("queue get", err)
+		return zero, err
 	}
 	if v, ok := q.poll(); ok {
 		return v, nil
@@ -171,10 +158,10 @@ func (q *queue[T]) poll() (T, bool) {
 		q.refill()
 		return v, true
 	}
-	if w := q.putters.popParked(q.h); w != nil {
-		v := w.item
+	if w := q.putters.Wake(); w != nil {
+		v := w.Item
 		var zero T
-		w.item, w.granted = zero, true
+		w.Item, w.Granted = zero, true
 		q.unfinished++
 		return v, true
 	}
@@ -184,14 +171,14 @@ func (q *queue[T]) poll() (T, bool) {
 
 // refill moves parked putters' items into the store while there is room.
 func (q *queue[T]) refill() {
-	for q.putters.len() > 0 && (q.maxsize < 0 || q.store.len() < q.maxsize) {
-		w := q.putters.popParked(q.h)
+	for q.putters.Len() > 0 && (q.maxsize < 0 || q.store.len() < q.maxsize) {
+		w := q.putters.Wake()
 		if w == nil {
 			return
 		}
-		q.store.push(w.item)
+		q.store.push(w.Item)
 		var zero T
-		w.item, w.granted = zero, true
+		w.Item, w.Granted = zero, true
 		q.unfinished++
 	}
 }
@@ -209,10 +196,10 @@ func (q *queue[T]) Empty() bool { return q.store.len() == 0 }
 func (q *queue[T]) Full() bool { return q.maxsize >= 0 && q.store.len() >= q.maxsize }
 
 // Getting returns the number of green threads waiting in Get.
-func (q *queue[T]) Getting() int { return q.getters.len() }
+func (q *queue[T]) Getting() int { return q.getters.Len() }
 
 // Putting returns the number of green threads waiting in Put.
-func (q *queue[T]) Putting() int { return q.putters.len() }
+func (q *queue[T]) Putting() int { return q.putters.Len() }
 
 // Resize changes the maxsize (Unbounded for no limit). Growing lets
 // waiting putters in, in order; shrinking drops nothing, Put just blocks
@@ -236,9 +223,7 @@ func (q *queue[T]) taskDone() error {
 	}
 	q.unfinished--
 	if q.unfinished == 0 {
-		for w := q.joiners.popParked(q.h); w != nil; w = q.joiners.popParked(q.h) {
-			w.granted = true
-		}
+		q.joiners.WakeAll(struct{}{})
 	}
 	return nil
 }
@@ -251,17 +236,9 @@ func (q *queue[T]) join() error {
 	if err != nil {
 		return err
 	}
-	w := q.joiners.push(g)
-	defer func() {
-		q.joiners.remove(w)
-		q.joiners.release(w)
-	}()
-	for !w.granted {
-		if err := q.h.Raw().Park(reasonJoin); err != nil {
-			return err
-		}
-	}
-	return nil
+	w := q.joiners.Push(g)
+	defer q.joiners.Release(w)
+	return q.joiners.Wait(w, reasonJoin)
 }
 
 // LightQueue is eventlet's LightQueue: a FIFO queue without task tracking

@@ -8,6 +8,7 @@ import (
 	"github.com/greenhub/greenhub/greensync"
 	"github.com/greenhub/greenhub/greenthread"
 	"github.com/greenhub/greenhub/hub"
+	"github.com/greenhub/greenhub/internal/hubtest"
 )
 
 // drain takes everything a queue holds without waiting.
@@ -58,10 +59,10 @@ func TestQueueOrder(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			run(t, func(h *hub.Hub) error {
+			hubtest.Main(t, func(h *hub.Hub) error {
 				q := tt.make(h)
 				if tt.name == "lifo" {
-					// maxsize 0 would make Put wait; resize it first.
+
 					q.(*greensync.LifoQueue[int]).Resize(greensync.Unbounded)
 				}
 				for _, v := range []int{3, 1, 4, 1, 5} {
@@ -73,7 +74,8 @@ func TestQueueOrder(t *testing.T) {
 					t.Fatalf("got %v, want %v", got, tt.want)
 				}
 				return nil
-			})
+			}, hubtest.Virtual())
+
 		})
 	}
 }
@@ -83,7 +85,7 @@ func TestPriorityQueueStable(t *testing.T) {
 		prio int
 		name string
 	}
-	run(t, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		q := greensync.NewPriorityQueue(h, greensync.Unbounded, func(a, b job) bool { return a.prio < b.prio })
 		for _, j := range []job{{2, "a"}, {1, "b"}, {2, "c"}, {1, "d"}, {0, "e"}} {
 			q.Put(j)
@@ -96,7 +98,8 @@ func TestPriorityQueueStable(t *testing.T) {
 			t.Fatalf("order %q, want ebdac", names)
 		}
 		return nil
-	})
+	}, hubtest.Virtual())
+
 }
 
 func TestQueue(t *testing.T) {
@@ -306,7 +309,7 @@ func TestQueue(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			run(t, func(h *hub.Hub) error { tt.body(t, h); return nil })
+			hubtest.Main(t, func(h *hub.Hub) error { tt.body(t, h); return nil }, hubtest.Virtual())
 		})
 	}
 }

@@ -21,7 +21,7 @@ var reasonAcquire = hub.Block("semaphore acquire")
 type Semaphore struct {
 	h       *hub.Hub
 	count   int
-	waiters waitList[struct{}]
+	waiters hub.WaitQueue[struct{}]
 }
 
 // NewSemaphore returns a semaphore of h with n permits.
@@ -44,23 +44,20 @@ func (s *Semaphore) Acquire() error {
 	if err != nil {
 		return err
 	}
-	w := s.waiters.push(g)
+	w := s.waiters.Push(g)
 	defer s.done(w)
-	for !w.granted {
-		if err := s.h.Raw().Park(reasonAcquire); err != nil {
-			return err
-		}
+	if err := s.waiters.Wait(w, reasonAcquire); err != nil {
+		return err
 	}
-	w.granted = false
+	w.Granted = false
 	return nil
 }
 
 // done runs when Acquire ends, however it ends: a waiter killed after it
 // was granted the permit passes it on.
-func (s *Semaphore) done(w *waiter[struct{}]) {
-	granted := w.granted
-	s.waiters.remove(w)
-	s.waiters.release(w)
+func (s *Semaphore) done(w *hub.Waiter[struct{}]) {
+	granted := w.Granted
+	s.waiters.Release(w)
 	if granted {
 		s.release()
 	}
@@ -93,8 +90,8 @@ func (s *Semaphore) Release() error {
 }
 
 func (s *Semaphore) release() {
-	if w := s.waiters.popParked(s.h); w != nil {
-		w.granted = true
+	if w := s.waiters.Wake(); w != nil {
+		w.Granted = true
 		return
 	}
 	s.count++
@@ -105,10 +102,10 @@ func (s *Semaphore) Counter() int { return s.count }
 
 // Balance is eventlet's balance: the free permits minus the waiting green
 // threads; negative when green threads wait.
-func (s *Semaphore) Balance() int { return s.count - s.waiters.len() }
+func (s *Semaphore) Balance() int { return s.count - s.waiters.Len() }
 
 // Waiting returns the number of green threads waiting in Acquire.
-func (s *Semaphore) Waiting() int { return s.waiters.len() }
+func (s *Semaphore) Waiting() int { return s.waiters.Len() }
 
 // Locked reports whether Acquire would block.
 func (s *Semaphore) Locked() bool { return s.count <= 0 }

@@ -7,6 +7,7 @@ import (
 	"github.com/greenhub/greenhub/greensync"
 	"github.com/greenhub/greenhub/greenthread"
 	"github.com/greenhub/greenhub/hub"
+	"github.com/greenhub/greenhub/internal/hubtest"
 )
 
 func TestSemaphore(t *testing.T) {
@@ -151,20 +152,20 @@ func TestSemaphore(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			run(t, func(h *hub.Hub) error { tt.body(t, h); return nil })
+			hubtest.Main(t, func(h *hub.Hub) error { tt.body(t, h); return nil }, hubtest.Virtual())
 		})
 	}
 }
 
 func TestCappedSemaphore(t *testing.T) {
-	run(t, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		s := greensync.NewCappedSemaphore(h, 1, 2)
 		if err := s.Release(); err != nil || s.Counter() != 2 {
 			t.Fatalf("Release = %v, Counter %d", err, s.Counter())
 		}
 		released := false
 		greenthread.SpawnN(h, func() {
-			s.Release() // at the limit: blocks
+			s.Release()
 			released = true
 		})
 		greenthread.Yield(h)
@@ -187,5 +188,6 @@ func TestCappedSemaphore(t *testing.T) {
 			t.Fatalf("Counter %d Balance %d Limit %d", s.Counter(), s.Balance(), s.Limit())
 		}
 		return nil
-	})
+	}, hubtest.Virtual())
+
 }

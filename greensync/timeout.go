@@ -64,7 +64,7 @@ func (t *Timeout) Start() error {
 	}
 	t.g, t.state = g, timeoutPending
 	if t.d >= 0 {
-		t.h.Raw().ScheduleTimer(&t.timer, t.h.Now()+t.d)
+		t.h.Raw().ScheduleTimer(&t.timer, t.h.Raw().Deadline(t.d))
 	}
 	return nil
 }

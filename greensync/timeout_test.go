@@ -10,6 +10,7 @@ import (
 	"github.com/greenhub/greenhub/greensync"
 	"github.com/greenhub/greenhub/greenthread"
 	"github.com/greenhub/greenhub/hub"
+	"github.com/greenhub/greenhub/internal/hubtest"
 )
 
 // TestTimeoutInterrupts checks that a Timeout interrupts every kind of
@@ -76,7 +77,7 @@ func TestTimeoutInterrupts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			run(t, func(h *hub.Hub) error {
+			hubtest.Main(t, func(h *hub.Hub) error {
 				start := h.Now()
 				tmo, err := greensync.StartTimeout(h, 5*ms)
 				if err != nil {
@@ -94,7 +95,8 @@ func TestTimeoutInterrupts(t *testing.T) {
 					t.Fatalf("Expired %v Pending %v", tmo.Expired(), tmo.Pending())
 				}
 				return nil
-			})
+			}, hubtest.Virtual())
+
 		})
 	}
 }
@@ -110,7 +112,7 @@ func TestTimeoutNested(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			run(t, func(h *hub.Hub) error {
+			hubtest.Main(t, func(h *hub.Hub) error {
 				outer, _ := greensync.StartTimeout(h, tt.outer)
 				defer outer.Cancel()
 				_, err := greensync.WithTimeout(h, tt.inner, func() (int, error) {
@@ -127,19 +129,20 @@ func TestTimeoutNested(t *testing.T) {
 					t.Fatalf("fired %v", fired.Duration())
 				}
 				if tt.wantInner {
-					// The outer one still guards what follows.
+
 					if err := greenthread.Sleep(h, time.Hour); err != outer {
 						t.Fatalf("after the inner timeout, Sleep = %v, want the outer", err)
 					}
 				}
 				return nil
-			})
+			}, hubtest.Virtual())
+
 		})
 	}
 }
 
 func TestTimeoutCancelled(t *testing.T) {
-	run(t, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		tmo, _ := greensync.StartTimeout(h, 5*ms)
 		if !tmo.Cancel() {
 			t.Fatal("Cancel of a pending timeout reported false")
@@ -150,10 +153,9 @@ func TestTimeoutCancelled(t *testing.T) {
 		if tmo.Expired() || tmo.Cancel() {
 			t.Fatal("cancelled timeout expired")
 		}
-		// Fired while the green thread was not blocked, then cancelled: the
-		// expiry is withdrawn.
+
 		tmo2, _ := greensync.StartTimeout(h, 0)
-		h.Raw().AfterFunc(0, func() {}) // a turn of the loop
+		h.Raw().AfterFunc(0, func() {})
 		for !tmo2.Expired() {
 			greenthread.Yield(h)
 		}
@@ -161,7 +163,7 @@ func TestTimeoutCancelled(t *testing.T) {
 		if err := greenthread.Sleep(h, ms); err != nil {
 			t.Fatalf("withdrawn expiry delivered: %v", err)
 		}
-		// Restart and Start twice.
+
 		if err := tmo.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -170,11 +172,12 @@ func TestTimeoutCancelled(t *testing.T) {
 		}
 		tmo.Cancel()
 		return nil
-	})
+	}, hubtest.Virtual())
+
 }
 
 func TestWithTimeout(t *testing.T) {
-	run(t, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		v, err := greensync.WithTimeout(h, 10*ms, func() (string, error) {
 			greenthread.Sleep(h, ms)
 			return "in time", nil
@@ -196,7 +199,8 @@ func TestWithTimeout(t *testing.T) {
 			t.Fatal("timeout error has no Timeout() true")
 		}
 		return nil
-	})
+	}, hubtest.Virtual())
+
 	if _, err := greensync.WithTimeout(hub.New(), ms, func() (int, error) { return 0, nil }); err == nil {
 		t.Fatal("WithTimeout outside a hub succeeded")
 	}

@@ -15,7 +15,10 @@
 //
 // Failure stays inside the green thread: a panic is recovered and becomes
 // the thread's error (a *hub.PanicError with the stack), delivered to Wait
-// and to linked functions. Kill unwinds the target from its blocking point
+// and to linked functions. A failure nobody waits for or is linked to — and
+// every panic of a SpawnN function — goes to the hub's panic handler
+// (hub.WithPanicHandler; by default a slog Error with the stack), as does a
+// panic in a linked function, which does not stop the other links. Kill unwinds the target from its blocking point
 // (deferred calls run) and Wait then returns an error that errors.Is
 // ErrKilled; a thread killed or cancelled before it started never runs.
 //

@@ -7,8 +7,17 @@ import (
 	"github.com/greenhub/greenhub/hub"
 )
 
-// ErrDead is returned by a switch to a greenlet that has ended.
-var ErrDead = errors.New("greenthread: switch to a dead greenlet")
+var (
+	// ErrDead is returned by a switch (or throw) to a greenlet that has
+	// ended and whose ancestors have all ended too, up to the hub loop: a
+	// dead green thread, say. Otherwise a switch to a dead greenlet goes to
+	// its first live ancestor (greenlet's rule), and ErrDead is not
+	// returned.
+	ErrDead = errors.New("greenthread: switch to a dead greenlet with no live ancestor")
+	// ErrZeroGreenlet is returned by a switch or throw to the zero
+	// Greenlet.
+	ErrZeroGreenlet = errors.New("greenthread: switch to the zero Greenlet")
+)
 
 // Greenlet is greenlet's greenlet on a greenhub hub: a coroutine that runs
 // only when switched to. Its function receives the value of the first
@@ -55,12 +64,14 @@ func (gl Greenlet) SetParent(p Greenlet) error { return gl.g.SetParent(p.g) }
 // into a greenlet passes v to its function, later ones make gl's own
 // pending Switch return v. Switch returns when something switches back to
 // the caller, with the value (and error) handed over then. Switching to a
-// dead greenlet returns ErrDead; switching to a greenlet of another hub, or
-// calling from outside a green thread, returns an error that errors.Is
-// hub.ErrOutside.
+// dead greenlet switches to its parent instead (the first live ancestor),
+// with v, as greenlet does; when there is none short of the hub loop (a
+// dead green thread's parent) Switch returns ErrDead. Switching to the zero
+// Greenlet returns ErrZeroGreenlet; to a greenlet of another hub, or from
+// outside a green thread, an error that errors.Is hub.ErrOutside.
 func (gl Greenlet) Switch(v any) (any, error) {
 	if gl.g == nil {
-		return nil, errZero
+		return nil, ErrZeroGreenlet
 	}
 	v, err := gl.g.Hub().Raw().Switch(gl.g, v)
 	if err != nil {
@@ -69,10 +80,10 @@ func (gl Greenlet) Switch(v any) (any, error) {
 	return v, nil
 }
 
-var errZero = errors.New("greenthread: switch to the zero Greenlet")
-
 // switchError explains a failed switch; errors from the target's side
-// (Throw, a greenlet's failure) pass unchanged.
+// (Throw, a greenlet's failure) pass unchanged. The hub refuses a dead
+// target (hub.ErrNotSwitchable) only when no ancestor short of the hub loop
+// lives: that is ErrDead.
 func switchError(gl Greenlet, err error) error {
 	switch {
 	case errors.Is(err, hub.ErrNotSwitchable) && gl.g.Dead():
@@ -86,9 +97,11 @@ func switchError(gl Greenlet, err error) error {
 // Throw switches to gl and makes its pending Switch return err (greenlet's
 // throw); a nil err is ErrKilled (GreenletExit). A greenlet that has not
 // started dies without running, and Throw returns err (nil for ErrKilled).
+// Throwing into a dead greenlet raises err in its first live ancestor, as
+// Switch goes there; ErrDead if there is none short of the hub loop.
 func (gl Greenlet) Throw(err error) (any, error) {
 	if gl.g == nil {
-		return nil, errZero
+		return nil, ErrZeroGreenlet
 	}
 	v, terr := gl.g.Hub().Raw().Throw(gl.g, err)
 	if terr != nil && terr != err {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/greenhub/greenhub/greenthread"
 	"github.com/greenhub/greenhub/hub"
+	"github.com/greenhub/greenhub/internal/hubtest"
 )
 
 // Switch hands values both ways; a greenlet's return value goes to its
@@ -14,7 +15,7 @@ import (
 func TestGreenletSwitchValues(t *testing.T) {
 	h := hub.New()
 	var log []any
-	mustRun(t, h, func() error {
+	hubtest.MustRun(t, h, func() error {
 		main := greenthread.Current(h)
 		gl, err := greenthread.NewGreenlet(h, func(arg any) (any, error) {
 			log = append(log, arg) // the first switch's value
@@ -50,7 +51,7 @@ func TestGreenletSwitchValues(t *testing.T) {
 // last, and SetParent redirects it; a cycle is refused.
 func TestGreenletParent(t *testing.T) {
 	h := hub.New()
-	mustRun(t, h, func() error {
+	hubtest.MustRun(t, h, func() error {
 		main := greenthread.Current(h)
 		var a, b greenthread.Greenlet
 		var fromB any
@@ -89,7 +90,7 @@ func TestGreenletParent(t *testing.T) {
 // that has not started, it kills it.
 func TestGreenletThrow(t *testing.T) {
 	h := hub.New()
-	mustRun(t, h, func() error {
+	hubtest.MustRun(t, h, func() error {
 		main := greenthread.Current(h)
 		var caught error
 		gl, _ := greenthread.NewGreenlet(h, func(any) (any, error) {
@@ -115,15 +116,16 @@ func TestGreenletThrow(t *testing.T) {
 		if ran || !fresh.Dead() {
 			t.Errorf("a greenlet killed before it started: ran %v, dead %v", ran, fresh.Dead())
 		}
-		if _, err := fresh.Throw(errTest); !errors.Is(err, greenthread.ErrDead) {
-			t.Errorf("Throw into a dead greenlet = %v, want ErrDead", err)
+		if _, err := (greenthread.Greenlet{}).Throw(errTest); !errors.Is(err, greenthread.ErrZeroGreenlet) {
+			t.Errorf("Throw into the zero Greenlet = %v, want ErrZeroGreenlet", err)
 		}
 		return nil
 	})
 }
 
-// Switching to a dead greenlet returns ErrDead; to a greenlet of another
-// running hub, an error that errors.Is hub.ErrOutside.
+// Switching to the zero Greenlet returns ErrZeroGreenlet; to a greenlet of
+// another running hub, an error that errors.Is hub.ErrOutside. (Switching
+// to a dead greenlet: TestRegressionSwitchToDeadGoesToParent.)
 func TestGreenletSwitchErrors(t *testing.T) {
 	other := hub.New()
 	foreign := make(chan greenthread.Greenlet, 1)
@@ -140,16 +142,9 @@ func TestGreenletSwitchErrors(t *testing.T) {
 		})
 	}()
 	h := hub.New()
-	mustRun(t, h, func() error {
-		gl, _ := greenthread.NewGreenlet(h, func(any) (any, error) { return nil, nil }, greenthread.Greenlet{})
-		if _, err := gl.Switch(nil); err != nil {
-			return err
-		}
-		if _, err := gl.Switch(nil); !errors.Is(err, greenthread.ErrDead) {
-			t.Errorf("switch to a dead greenlet = %v, want ErrDead", err)
-		}
-		if _, err := (greenthread.Greenlet{}).Switch(nil); err == nil {
-			t.Errorf("switch to the zero Greenlet succeeded")
+	hubtest.MustRun(t, h, func() error {
+		if _, err := (greenthread.Greenlet{}).Switch(nil); !errors.Is(err, greenthread.ErrZeroGreenlet) {
+			t.Errorf("switch to the zero Greenlet = %v, want ErrZeroGreenlet", err)
 		}
 		var fg greenthread.Greenlet
 		if err := h.Offload(func() { fg = <-foreign }); err != nil {
@@ -173,7 +168,7 @@ func TestGreenletSwitchErrors(t *testing.T) {
 // back to it with greenthread.Current.
 func TestGreenThreadIsAGreenlet(t *testing.T) {
 	h := hub.New()
-	mustRun(t, h, func() error {
+	hubtest.MustRun(t, h, func() error {
 		th := greenthread.Spawn(h, func() (string, error) {
 			me := greenthread.Current(h)
 			gl, err := greenthread.NewGreenlet(h, func(any) (any, error) {

@@ -9,8 +9,6 @@ import (
 
 // The helpers hub and greenthread tests share (internal/hubtest).
 var (
-	run     = hubtest.Run
-	mustRun = hubtest.MustRun
 	errTest = hubtest.ErrTest
 	gettid  = hubtest.Gettid
 )

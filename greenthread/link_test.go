@@ -7,13 +7,14 @@ import (
 
 	"github.com/greenhub/greenhub/greenthread"
 	"github.com/greenhub/greenhub/hub"
+	"github.com/greenhub/greenhub/internal/hubtest"
 )
 
 // A linked function may kill another thread (eventlet's "when A dies,
 // kill B"); a thread waiting in Wait can be interrupted out of it.
 func TestKillFromLinkAndInterruptWait(t *testing.T) {
 	h := hub.New()
-	mustRun(t, h, func() error {
+	hubtest.MustRun(t, h, func() error {
 		b := greenthread.Spawn(h, func() (int, error) { return 0, greenthread.Sleep(h, time.Hour) })
 		a := greenthread.Spawn(h, func() (int, error) { return 1, greenthread.Sleep(h, time.Millisecond) })
 		var killErr error

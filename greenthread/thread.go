@@ -2,6 +2,9 @@ package greenthread
 
 import (
 	"errors"
+	"fmt"
+	"reflect"
+	"runtime/debug"
 	"time"
 
 	"github.com/greenhub/greenhub/hub"
@@ -16,6 +19,10 @@ var ErrKilled = hub.ErrKilled
 // started; use Kill.
 var ErrStarted = errors.New("greenthread: already started")
 
+// ErrWaitSelf is returned by Wait (and Kill's wait) when a green thread
+// waits for itself: it could never return.
+var ErrWaitSelf = errors.New("greenthread: a green thread cannot wait for itself")
+
 var waitReason = hub.Block("wait")
 
 // Thread is a green thread with a result: eventlet's GreenThread. Its
@@ -29,8 +36,12 @@ type Thread[T any] struct {
 	dead    bool
 	links   []link[T]
 	linkSeq int
-	waiter  *hub.G   // the first green thread in Wait, kept inline (no allocation)
-	waiters []*hub.G // the others, in arrival order
+
+	// waiters are the green threads in Wait. The queue's first node is
+	// first, inline: the common single waiter allocates nothing.
+	waiters hub.WaitQueue[struct{}]
+	first   hub.Waiter[struct{}]
+	seeded  bool
 }
 
 type link[T any] struct {
@@ -90,30 +101,57 @@ type exiter interface{ exit(g *hub.G) }
 // function, not one per T: a generic function value would allocate.
 func exitHook(g *hub.G) { g.Owner().(exiter).exit(g) }
 
-// exit records the result, runs the linked functions and wakes the
-// waiters. It runs on the ending green thread, or on its killer's if it
-// never started.
+// exit records the result, wakes the waiters and runs the linked
+// functions, in that order (eventlet's GreenThread.main sends its exit
+// event, then resolves its links). Each link runs isolated: a panic in one
+// is reported through the hub's panic handler and the next one runs. A
+// failure that nobody waits for and nobody is linked to goes to the panic
+// handler too (Raw.ReportFailure), as eventlet prints the traceback of a
+// green thread nobody joins. It runs on the ending green thread, or on its
+// killer's if it never started.
 func (t *Thread[T]) exit(g *hub.G) {
 	t.err = g.Err()
 	t.dead = true
+	r := g.Hub().Raw()
 	if t.timer != nil {
-		g.Hub().Raw().CancelTimer(t.timer)
+		r.CancelTimer(t.timer)
 		t.timer = nil
 	}
 	links := t.links
 	t.links = nil
+	if t.waiters.Len() == 0 && len(links) == 0 {
+		r.ReportFailure(g, t.err)
+		return
+	}
+	t.waiters.WakeAll(struct{}{})
 	for _, l := range links {
-		l.fn(t)
+		t.runLink(g, l.fn)
 	}
-	if t.waiter != nil {
-		g.Hub().Raw().Ready(t.waiter, nil)
-		t.waiter = nil
-	}
-	for _, w := range t.waiters {
-		g.Hub().Raw().Ready(w, nil)
-	}
-	t.waiters = nil
 }
+
+// runLink calls fn, reporting a panic through the hub's panic handler. A
+// kill of the ending green thread while fn blocks is no failure.
+func (t *Thread[T]) runLink(g *hub.G, fn func(*Thread[T])) {
+	defer func() {
+		if v := recover(); v != nil && !isKill(v) {
+			g.Hub().Raw().ReportFailure(g, &hub.PanicError{Value: v, Stack: debug.Stack()})
+		}
+	}()
+	fn(t)
+}
+
+// isKill reports whether v, a recovered panic value, is the hub's kill
+// signal, which unwinds a killed green thread. The hub does not export it
+// (nor a predicate for it), so it is recognised by its type's name.
+func isKill(v any) bool {
+	if err, ok := v.(error); ok && errors.Is(err, hub.ErrKilled) {
+		return true
+	}
+	typ := reflect.TypeOf(v)
+	return typ != nil && typ.Name() == "killSignal" && typ.PkgPath() == hubPkg
+}
+
+var hubPkg = reflect.TypeFor[hub.G]().PkgPath()
 
 // G returns the hub's record of the green thread (nil if it could not be
 // created).
@@ -125,20 +163,13 @@ func (t *Thread[T]) Dead() bool { return t.dead }
 // Wait blocks the calling green thread until t ends and returns its
 // result: the function's value and error, a *hub.PanicError if it panicked,
 // or an error that errors.Is ErrKilled if it was killed. Any number of
-// green threads may wait. A green thread waiting for itself gets an error.
+// green threads may wait. A green thread waiting for itself gets
+// ErrWaitSelf; a hub callback, an error that errors.Is hub.ErrNotGreen
+// (unless t has ended). An interrupted wait (a greensync Timeout, a
+// context) returns the interruption's error.
 func (t *Thread[T]) Wait() (T, error) {
-	for !t.dead {
-		cur := t.h.Raw().Current()
-		switch {
-		case cur == nil:
-			var zero T
-			_, err := t.h.Raw().Token() // the precise reason: outside, callback, stopped
-			return zero, err
-		case cur == t.g:
-			var zero T
-			return zero, errWaitSelf
-		}
-		if err := t.park(cur); err != nil {
+	if !t.dead {
+		if err := t.wait(); err != nil {
 			var zero T
 			return zero, err
 		}
@@ -146,29 +177,22 @@ func (t *Thread[T]) Wait() (T, error) {
 	return t.value, t.err
 }
 
-var errWaitSelf = errors.New("greenthread: a green thread cannot wait for itself")
-
-func (t *Thread[T]) park(cur *hub.G) error {
-	if t.waiter == nil {
-		t.waiter = cur
-	} else {
-		t.waiters = append(t.waiters, cur)
+// wait parks the calling green thread until t has ended.
+func (t *Thread[T]) wait() error {
+	g, err := t.h.Raw().Green()
+	switch {
+	case err != nil:
+		return err
+	case g == t.g:
+		return ErrWaitSelf
 	}
-	defer t.removeWaiter(cur)
-	return t.h.Raw().Park(waitReason)
-}
-
-func (t *Thread[T]) removeWaiter(g *hub.G) {
-	if t.waiter == g {
-		t.waiter = nil
-		return
+	if !t.seeded {
+		t.seeded = true
+		t.waiters.Release(&t.first) // the first Push takes it: no allocation
 	}
-	for i, w := range t.waiters {
-		if w == g {
-			t.waiters = append(t.waiters[:i], t.waiters[i+1:]...)
-			return
-		}
-	}
+	w := t.waiters.Push(g)
+	defer t.waiters.Release(w)
+	return t.waiters.Wait(w, waitReason)
 }
 
 // Link arranges for fn to be called with t when t ends, on the ending
@@ -198,20 +222,32 @@ func (t *Thread[T]) Unlink(id int) bool {
 
 // Kill ends t: if it has not started it never runs; if it is blocked it is
 // woken at its blocking point and unwound (deferred calls run), like
-// eventlet's GreenletExit. Called from another green thread, Kill returns
-// when t has ended (gevent's kill(block=True)); from a hub callback it only
-// arranges the kill. A green thread killing itself unwinds at once.
+// eventlet's GreenletExit; if it recovers the kill and goes on, the hub
+// kills it again at its next blocking point. Called from another green
+// thread, Kill returns when t has ended (gevent's kill(block=True)), and
+// returns nil only then: if the wait is interrupted (a greensync Timeout,
+// a context), Kill returns the interruption's error and t may still be
+// alive (the kill stands; Dead tells). From a hub callback Kill cannot
+// wait: it arranges the kill and returns nil if t has ended at once (it had
+// not started), else an error that errors.Is hub.ErrNotGreen. A green
+// thread killing itself unwinds at once.
 func (t *Thread[T]) Kill() error {
 	if t.dead {
 		return nil
 	}
 	// The hub checks the caller first; a SpawnAfter timer is cancelled by
-	// exitThread when the kill ends the thread.
+	// exit when the kill ends the thread.
 	if err := t.h.Raw().Kill(t.g); err != nil {
 		return err
 	}
-	if t.h.Raw().Current() != nil {
-		t.Wait()
+	if t.dead {
+		return nil
+	}
+	if err := t.wait(); err != nil {
+		if errors.Is(err, hub.ErrNotGreen) {
+			return fmt.Errorf("greenthread: kill arranged, not waited for: %w", err)
+		}
+		return err
 	}
 	return nil
 }
@@ -233,18 +269,12 @@ func (t *Thread[T]) Cancel() error {
 }
 
 // SpawnN starts fn in a new green thread with no result object: eventlet's
-// spawn_n, cheaper than Spawn. A panic in fn is logged through the hub's
-// logger, since no one can Wait for it.
+// spawn_n, cheaper than Spawn. Since no one can wait for it, a panic in fn
+// goes to the hub's panic handler (hub.WithPanicHandler; by default a slog
+// Error with the stack).
 func SpawnN(h *hub.Hub, fn func()) error {
-	_, err := h.Raw().Spawn(func() error { fn(); return nil }, logFailure)
+	_, err := h.Raw().Spawn(func() error { fn(); return nil }, nil)
 	return err
-}
-
-func logFailure(g *hub.G) {
-	var p *hub.PanicError
-	if errors.As(g.Err(), &p) {
-		g.Hub().Raw().Logger().Error("greenthread: green thread panicked", "g", g.String(), "panic", p.Value, "stack", string(p.Stack))
-	}
 }
 
 // Sleep suspends the calling green thread for d on the hub's clock

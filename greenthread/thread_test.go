@@ -11,6 +11,7 @@ import (
 
 	"github.com/greenhub/greenhub/greenthread"
 	"github.com/greenhub/greenhub/hub"
+	"github.com/greenhub/greenhub/internal/hubtest"
 	"github.com/greenhub/greenhub/timers"
 	"golang.org/x/sys/unix"
 )
@@ -22,7 +23,7 @@ func TestOneOSThread(t *testing.T) {
 	}
 	h := hub.New()
 	tids := map[int]int{}
-	mustRun(t, h, func() error {
+	hubtest.MustRun(t, h, func() error {
 		tids[gettid()]++
 		var threads []*greenthread.Thread[int]
 		for i := range 500 {
@@ -69,7 +70,7 @@ func TestOutsideCalls(t *testing.T) {
 	h := hub.New(hub.WithClock(timers.NewVirtual(true)))
 	var ran atomic.Int32
 	mark := func() (int, error) { ran.Add(1); return 0, nil }
-	mustRun(t, h, func() error {
+	hubtest.MustRun(t, h, func() error {
 		sleeper := greenthread.Spawn(h, func() (int, error) { return 7, greenthread.Sleep(h, time.Second) })
 		later := greenthread.SpawnAfter(h, time.Second, func() (int, error) { return 8, nil })
 		gl, err := greenthread.NewGreenlet(h, func(v any) (any, error) { return v, nil }, greenthread.Greenlet{})
@@ -142,7 +143,7 @@ func panicky() (int, error) { panic(errTest) }
 func TestPanicIsolation(t *testing.T) {
 	h := hub.New()
 	var linked error
-	mustRun(t, h, func() error {
+	hubtest.MustRun(t, h, func() error {
 		var threads []*greenthread.Thread[int]
 		for i := range 4 {
 			fn := func() (int, error) {
@@ -202,7 +203,7 @@ func TestKill(t *testing.T) {
 			h := hub.New(hub.WithClock(timers.NewVirtual(false)))
 			r, w := pipe(t)
 			started, deferred, returned := false, false, false
-			mustRun(t, h, func() error {
+			hubtest.MustRun(t, h, func() error {
 				fd, err := h.Raw().Register(r)
 				if err != nil {
 					return err
@@ -254,7 +255,7 @@ func TestKill(t *testing.T) {
 func TestLink(t *testing.T) {
 	h := hub.New()
 	var got []string
-	mustRun(t, h, func() error {
+	hubtest.MustRun(t, h, func() error {
 		th := greenthread.Spawn(h, func() (string, error) { return "result", nil })
 		add := func(name string) int {
 			return th.Link(func(th *greenthread.Thread[string]) {
@@ -293,7 +294,7 @@ func TestLink(t *testing.T) {
 func TestSpawnAfterAndCancel(t *testing.T) {
 	h := hub.New(hub.WithClock(timers.NewVirtual(true)))
 	ranCancelled := false
-	mustRun(t, h, func() error {
+	hubtest.MustRun(t, h, func() error {
 		var startedAt time.Duration
 		later := greenthread.SpawnAfter(h, 5*time.Second, func() (int, error) {
 			startedAt = h.Now()
@@ -334,12 +335,11 @@ func TestSpawnAfterAndCancel(t *testing.T) {
 // Wait refuses a thread waiting for itself and a hub callback.
 func TestWaitMisuse(t *testing.T) {
 	h := hub.New()
-	mustRun(t, h, func() error {
+	hubtest.MustRun(t, h, func() error {
 		var self *greenthread.Thread[int]
 		self = greenthread.Spawn(h, func() (int, error) {
-			_, err := self.Wait()
-			if err == nil {
-				t.Errorf("a thread waiting for itself got no error")
+			if _, err := self.Wait(); !errors.Is(err, greenthread.ErrWaitSelf) {
+				t.Errorf("a thread waiting for itself: %v, want ErrWaitSelf", err)
 			}
 			return 0, nil
 		})
@@ -376,7 +376,7 @@ func TestRunEnd(t *testing.T) {
 			var errs []error
 			deferred := 0
 			errMain := errors.New("main")
-			err := run(t, h, func() error {
+			err := hubtest.Run(t, h, func() error {
 				for i := range 3 {
 					th := greenthread.Spawn(h, func() (int, error) {
 						defer func() { deferred++ }()
@@ -410,7 +410,7 @@ func TestManyThreads(t *testing.T) {
 	h := hub.New()
 	sum := 0
 	spawnN := 0
-	mustRun(t, h, func() error {
+	hubtest.MustRun(t, h, func() error {
 		threads := make([]*greenthread.Thread[int], n)
 		for i := range threads {
 			threads[i] = greenthread.Spawn(h, func() (int, error) { return i, nil })
@@ -444,7 +444,7 @@ func TestVirtualHourOfSleeps(t *testing.T) {
 	h := hub.New(hub.WithClock(clock))
 	var woke []int
 	start := time.Now()
-	mustRun(t, h, func() error {
+	hubtest.MustRun(t, h, func() error {
 		var threads []*greenthread.Thread[int]
 		for k := range 3600 {
 			i := 3600 - k // spawned in reverse order of deadline

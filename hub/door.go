@@ -5,52 +5,123 @@ import (
 	"sync/atomic"
 )
 
+const (
+	// doorBudget is how many door items one turn takes at most, so that
+	// a goroutine flooding Submit shares the hub with timers, I/O and the
+	// green threads already ready instead of starving them.
+	doorBudget = 256
+	// defaultDoorCapacity is how many items the door holds before Submit
+	// from another goroutine waits for room (back-pressure).
+	defaultDoorCapacity = 1 << 16
+)
+
 // door is the one way in for other goroutines (eventlet's
-// call_soon_threadsafe, gnet's Trigger): a locked queue of items and a flag
+// call_soon_threadsafe, gnet's Trigger): a locked ring of items and a flag
 // the loop checks once per turn. Submitters wake a blocked poll through the
-// poller's wake-up (an eventfd, EVFILT_USER).
+// poller's wake-up (an eventfd, EVFILT_USER). The ring is bounded: a
+// goroutine that submits into a full door waits until the hub has taken
+// some (back-pressure); the hub's own thread never waits.
 type door struct {
-	mu      sync.Mutex
-	items   []doorItem
-	spare   []doorItem
-	closed  bool
-	pending atomic.Bool
+	mu       sync.Mutex
+	room     sync.Cond // submitters waiting for room
+	ring     []doorItem
+	head, n  int
+	waiting  int // submitters waiting on room
+	capacity int
+	taken    []doorItem // the batch being run, reused
+	closed   bool
+	pending  atomic.Bool
 }
 
 // doorItem is a function to run on the hub, or a park to end.
 type doorItem struct {
-	fn  func()
-	tok WakeToken
-	err error
+	fn      func()
+	tok     WakeToken
+	err     error
+	offload bool // the result of an offloaded call
 }
 
-func (d *door) add(it doorItem) bool {
+// add queues it. wait says the caller may wait for room (it is not the
+// hub's thread). It reports false if the door is closed.
+func (d *door) add(it doorItem, wait bool) bool {
 	d.mu.Lock()
+	for wait && d.n >= d.capacity && !d.closed {
+		if d.room.L == nil {
+			d.room.L = &d.mu
+		}
+		d.waiting++
+		d.room.Wait()
+		d.waiting--
+	}
 	if d.closed {
 		d.mu.Unlock()
 		return false
 	}
-	d.items = append(d.items, it)
+	if d.n == len(d.ring) {
+		d.grow()
+	}
+	d.ring[(d.head+d.n)&(len(d.ring)-1)] = it
+	d.n++
 	d.mu.Unlock()
 	d.pending.Store(true)
 	return true
 }
 
-func (d *door) take() []doorItem {
-	d.pending.Store(false)
+func (d *door) len() int {
 	d.mu.Lock()
-	items := d.items
-	d.items = d.spare[:0]
-	d.mu.Unlock()
-	return items
+	defer d.mu.Unlock()
+	return d.n
 }
 
-// close shuts the door and returns what was still queued.
+func (d *door) grow() {
+	ring := make([]doorItem, max(2*len(d.ring), 64))
+	for i := range d.n {
+		ring[i] = d.ring[(d.head+i)&(len(d.ring)-1)]
+	}
+	d.ring, d.head = ring, 0
+}
+
+// take removes up to max items, oldest first, and returns them in a slice
+// the caller hands back with giveBack when it has run them.
+func (d *door) take(max int) []doorItem {
+	d.mu.Lock()
+	batch := d.taken[:0]
+	d.taken = nil
+	for ; d.n > 0 && len(batch) < max; d.n-- {
+		i := d.head
+		batch = append(batch, d.ring[i])
+		d.ring[i] = doorItem{}
+		d.head = (i + 1) & (len(d.ring) - 1)
+	}
+	d.pending.Store(d.n > 0)
+	if d.waiting > 0 {
+		d.room.Broadcast()
+	}
+	d.mu.Unlock()
+	return batch
+}
+
+func (d *door) giveBack(batch []doorItem) {
+	d.mu.Lock()
+	d.taken = batch[:0]
+	d.mu.Unlock()
+}
+
+// close shuts the door, releases the submitters waiting for room (their
+// Submit fails) and returns what was still queued.
 func (d *door) close() []doorItem {
 	d.mu.Lock()
 	d.closed = true
-	items := d.items
-	d.items = nil
+	items := make([]doorItem, 0, d.n)
+	for ; d.n > 0; d.n-- {
+		items = append(items, d.ring[d.head])
+		d.head = (d.head + 1) & (len(d.ring) - 1)
+	}
+	d.ring = nil
+	d.pending.Store(false)
+	if d.waiting > 0 {
+		d.room.Broadcast()
+	}
 	d.mu.Unlock()
 	return items
 }
@@ -59,30 +130,35 @@ func (d *door) close() []doorItem {
 // may spawn green threads but not block) and wakes the hub if it is waiting
 // in poll. Any goroutine may call it, before or during Run. Once Submit has
 // returned nil, fn runs exactly once, possibly while the hub shuts down
-// (when Spawn returns ErrStopped). After Run has returned, Submit returns
-// ErrStopped.
+// (when spawning returns ErrStopped). After Run has returned, Submit
+// returns ErrStopped.
+//
+// The door is fair and bounded: the hub takes at most a few hundred items
+// per turn, between its timers, I/O and ready green threads, and a
+// goroutine that submits while 65,536 items are queued waits until there
+// is room (back-pressure, as a full buffered channel does). Submit from
+// the hub's own thread never waits.
+//
+// A goroutine that will call Submit later, while every green thread waits
+// for what it will submit, holds a Ref meanwhile; otherwise Run may take
+// the wait for a deadlock.
 func (h *Hub) Submit(fn func()) error { return h.submit(doorItem{fn: fn}) }
 
 func (h *Hub) submit(it doorItem) error {
-	if !h.door.add(it) {
+	_, err := h.caller()
+	if !h.door.add(it, err != nil) {
 		return ErrStopped
 	}
-	h.wake()
+	if err != nil {
+		h.wake()
+	}
 	return nil
 }
 
-func (h *Hub) runDoor() {
-	items := h.door.take()
-	for i := range items {
-		h.runItem(items[i])
-		items[i] = doorItem{}
-	}
-	h.door.mu.Lock()
-	h.door.spare = items[:0]
-	h.door.mu.Unlock()
-}
-
 func (h *Hub) runItem(it doorItem) {
+	if it.offload {
+		h.offload.inflight--
+	}
 	if it.fn == nil {
 		h.readyToken(it.tok, it.err)
 		return

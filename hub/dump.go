@@ -14,6 +14,11 @@ func (h *Hub) Dump(w io.Writer) error {
 	if _, err := h.caller(); err != nil {
 		return err
 	}
+	h.dump(w)
+	return nil
+}
+
+func (h *Hub) dump(w io.Writer) {
 	fmt.Fprintf(w, "hub: %d green threads, %d ready, %d fds, %d timers\n", h.live, h.runq.len(), h.nfds, h.timers.Len())
 	for g := h.liveHead; g != nil; g = g.liveNext {
 		fmt.Fprintf(w, "  %-12s %-8s", g.String(), g.state)
@@ -31,7 +36,7 @@ func (h *Hub) Dump(w io.Writer) error {
 	if t := h.timers.Peek(); t != nil {
 		fmt.Fprintf(w, "  next timer in %s\n", (t.When() - h.clock.Now()).Round(time.Microsecond))
 	}
-	return nil
+	fmt.Fprintf(w, "  %d offloaded calls in flight, %d references held, %d door items queued\n", h.offload.inflight, h.refs.Load(), h.door.len())
 }
 
 // Waiters returns the green threads parked on d for reading and writing

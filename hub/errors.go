@@ -36,6 +36,14 @@ var (
 	// same readiness of a file descriptor (eventlet's "second simultaneous
 	// read").
 	ErrBusy = errors.New("hub: another green thread is already waiting on this file descriptor")
+	// ErrDeadlock is what Run returns (wrapped, with a dump of every
+	// green thread and what it waits on) when nothing can ever wake any
+	// green thread again: none is ready, no timer is pending, no fd has a
+	// waiter, no offloaded call or door item is in flight and no goroutine
+	// holds a reference (Hub.Ref). eventlet sleeps forever there.
+	ErrDeadlock = errors.New("hub: deadlock: every green thread is blocked and nothing can wake one")
+	// ErrBadFD is returned by Register for a negative file descriptor.
+	ErrBadFD = errors.New("hub: bad file descriptor")
 	// ErrCycle is returned by G.SetParent when the new parent would make
 	// the parent chain a cycle.
 	ErrCycle = errors.New("hub: parent would make a cycle")
@@ -61,8 +69,13 @@ func (e *PanicError) Unwrap() error {
 }
 
 // killSignal is the panic value that unwinds a killed green thread. Only
-// the hub raises it and only the hub's recover turns it into ErrKilled.
+// the hub raises it; the hub's recover turns it into ErrKilled. It is an
+// error that errors.Is ErrKilled, so code that recovers panics can tell a
+// kill (and should re-panic it) with errors.Is(r.(error), hub.ErrKilled).
 type killSignal struct{}
+
+func (killSignal) Error() string        { return ErrKilled.Error() }
+func (killSignal) Is(target error) bool { return target == ErrKilled }
 
 // reportFailure is Raw.ReportFailure.
 func (h *Hub) reportFailure(g *G, err error) {

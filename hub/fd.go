@@ -3,8 +3,6 @@ package hub
 import (
 	"fmt"
 	"net"
-
-	"golang.org/x/sys/unix"
 )
 
 var (
@@ -40,6 +38,9 @@ type FD struct {
 
 // register is Raw.Register.
 func (h *Hub) register(sysfd int) (*FD, error) {
+	if sysfd < 0 {
+		return nil, fmt.Errorf("hub: register fd %d: %w", sysfd, ErrBadFD)
+	}
 	if _, err := h.caller(); err != nil {
 		return nil, err
 	}
@@ -101,16 +102,21 @@ func (d *FD) WriteReady() bool { return d.writeReady }
 // ClearWriteReady records that the kernel's write buffer was found full.
 func (d *FD) ClearWriteReady() { d.writeReady = false }
 
-// WaitRead parks the calling green thread until the fd may be readable. It
-// returns nil then, net.ErrClosed if the FD is closed meanwhile, the error
-// given to WakeRead (a deadline, a timeout), or ErrBusy at once if another
-// green thread is already waiting to read.
-func (d *FD) WaitRead() error { return d.wait(&d.reader, reasonRead) }
+// WaitRead parks the calling green thread until the fd is readable, and
+// returns at once if it is readable now: the level semantics of eventlet's
+// trampoline, though the registration is edge-triggered. While the read
+// hint is clear (the caller reported EAGAIN with ClearReadReady) it parks
+// without a system call; while the hint is set it asks the kernel first
+// (poll with timeout 0), clearing the hint if the fd is not readable. It
+// returns nil when the fd may be read, net.ErrClosed if the FD is closed
+// meanwhile, the error given to WakeRead (a deadline, a timeout), or
+// ErrBusy at once if another green thread is already waiting to read.
+func (d *FD) WaitRead() error { return d.wait(&d.reader, &d.readReady, false, reasonRead) }
 
 // WaitWrite is WaitRead for writability.
-func (d *FD) WaitWrite() error { return d.wait(&d.writer, reasonWrite) }
+func (d *FD) WaitWrite() error { return d.wait(&d.writer, &d.writeReady, true, reasonWrite) }
 
-func (d *FD) wait(slot **G, what string) error {
+func (d *FD) wait(slot **G, hint *bool, write bool, what string) error {
 	g, err := d.h.green()
 	if err != nil {
 		return err
@@ -121,8 +127,16 @@ func (d *FD) wait(slot **G, what string) error {
 	if *slot != nil {
 		return ErrBusy
 	}
+	if *hint {
+		if readyNow(d.sysfd, write) {
+			return nil
+		}
+		*hint = false
+	}
 	*slot = g
+	d.h.fdWaiters++
 	err, killed := d.h.park(g, Reason{What: what, FD: d.sysfd})
+	d.h.fdWaiters--
 	if *slot == g {
 		*slot = nil
 	}
@@ -156,10 +170,10 @@ func (d *FD) Close() error {
 	if _, err := d.h.caller(); err != nil {
 		return err
 	}
-	return d.shut(true)
+	return d.shut()
 }
 
-func (d *FD) shut(closeFD bool) error {
+func (d *FD) shut() error {
 	if d.closed {
 		return net.ErrClosed
 	}
@@ -170,12 +184,10 @@ func (d *FD) shut(closeFD bool) error {
 	h.nfds--
 	h.ready(d.reader, net.ErrClosed)
 	h.ready(d.writer, net.ErrClosed)
-	if closeFD {
-		if err := unix.Close(d.sysfd); err != nil {
-			return fmt.Errorf("hub: close fd %d: %w", d.sysfd, err)
-		}
+	if err := closeFD(d.sysfd); err != nil {
+		return fmt.Errorf("hub: close fd %d: %w", d.sysfd, err)
 	}
-	if delErr != nil && delErr != unix.ENOENT && delErr != unix.EBADF {
+	if delErr != nil && !ignorableDelErr(delErr) {
 		return fmt.Errorf("hub: deregister fd %d: %w", d.sysfd, delErr)
 	}
 	return nil

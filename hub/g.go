@@ -69,12 +69,13 @@ type G struct {
 	c         *coro   // the coroutine running this G while it lives
 	goroutine uintptr // getg() of that coroutine, set once when the body starts
 
-	state       gState
-	started     bool
-	onChain     bool // this G's next() is on the active call chain (see transfer)
+	state   gState
+	started bool
+	onChain bool // this G's next() is on the active call chain (see transfer)
+	killed      bool // killed once: a switch point outside the unwinding raises the kill again
 	killPending bool // a kill is to be raised when this G next resumes
-	reason      Reason
-	parkSeq     uint64 // counts parks; a WakeToken from an older park is stale
+	reason  Reason
+	parkSeq uint64 // counts parks; a WakeToken from an older park is stale
 
 	value     any   // what a switch hands over to this G
 	wakeErr   error // the error the current park returns
@@ -200,64 +201,6 @@ func (h *Hub) newCoro() *coro {
 	return c
 }
 
-// transfer moves control from cur, the G running now, to target, and
-// returns when control comes back to cur.
-//
-// The coroutines form a call chain: the hub loop at the bottom, and each G
-// that resumed another with next() below the one it resumed. A target off
-// the chain (suspended in yield, or never run) is resumed with next(): one
-// coroutine switch, and cur joins the chain. A target on the chain is below
-// cur, so cur yields and the chain unwinds until it reaches the target.
-// h.transferTo carries the destination through the unwinding. A switch to
-// the G that resumed you, or to one you can resume, costs exactly one
-// coroutine switch, like iter.Pull itself; each G joins and leaves the
-// chain once per switch, so the unwinding never costs more than the
-// switches that built the chain.
-func (h *Hub) transfer(cur, target *G) {
-	if target == cur {
-		return
-	}
-	for {
-		h.transferTo = target
-		if target.onChain {
-			cur.onChain = false
-			cur.c.yield(struct{}{})
-		} else {
-			target.onChain = true
-			if target.c == nil {
-				h.attach(target)
-			}
-			target.c.next()
-		}
-		if target = h.transferTo; target == cur {
-			break
-		}
-	}
-	if cur != h.loop {
-		h.arrive(cur)
-	}
-}
-
-// attach gives target, about to run for the first time, a coroutine: a
-// pooled one, or a new one.
-func (h *Hub) attach(target *G) {
-	c := h.pool.get()
-	if c == nil {
-		c = h.newCoro()
-	}
-	c.g, target.c = target, c
-}
-
-// arrive records that g now runs: the thread check and the watchdog read
-// this.
-func (h *Hub) arrive(g *G) {
-	g.state = gRunning
-	h.current.Store(g)
-	if h.watchdog != nil {
-		h.watchdog.running(g.c.goid)
-	}
-}
-
 // runBody runs g's function on the current coroutine and records how it
 // ended. Panics are recovered here: a green thread's failure stays inside
 // it.
@@ -304,7 +247,6 @@ func (h *Hub) finish(g *G) {
 		h.reportFailure(g, g.err)
 	}
 	g.state = gDead
-	g.killPending = false
 	g.onChain = false
 	h.unlink(g)
 	if h.tracer != nil {
@@ -356,7 +298,7 @@ func (h *Hub) exitTarget(g *G) *G {
 		}
 		return p
 	}
-	if n := h.pickNext(); n != nil {
+	if n := h.schedule(); n != nil {
 		if h.tracer != nil {
 			h.tracer.Switch(g, n)
 		}
@@ -365,108 +307,46 @@ func (h *Hub) exitTarget(g *G) *G {
 	return h.loop
 }
 
-// park suspends g, the running G, until Ready, a switch or a kill resumes
-// it. It returns the error the waker passed, and whether a kill is to be
-// raised: the caller undoes its registrations first, then calls raiseKill.
-func (h *Hub) park(g *G, why Reason) (error, bool) {
-	g.parkSeq++ // first, so a token taken for this park is stale even if it never sleeps
-	if g.killPending {
-		g.killPending = false
-		return nil, true
-	}
-	if err := g.interrupt; err != nil {
-		g.interrupt = nil
-		return err, false
-	}
-	g.state = gParked
-	g.reason = why
-	if h.tracer != nil {
-		h.tracer.Block(g, why)
-	}
-	h.transfer(g, h.leave(g))
-	g.reason = Reason{}
-	err := g.wakeErr
-	g.wakeErr = nil
-	if g.killPending {
-		g.killPending = false
-		return err, true
-	}
-	return err, false
-}
-
-// raiseKill unwinds the running green thread as a kill does: deferred calls
-// run, and the hub reports ErrKilled.
-func raiseKill() { panic(killSignal{}) }
-
-// ready moves a parked g to the back of the ready queue; Park returns err.
-// It reports false, and does nothing, if g is not parked.
-func (h *Hub) ready(g *G, err error) bool {
-	if g == nil || g.state != gParked {
-		return false
-	}
+// spawn creates a green thread and queues it: the hub-thread part of Spawn.
+func (h *Hub) spawn(fn func() error, onExit func(*G)) *G {
+	g := h.newG(h.loop)
+	g.fn, g.onExit = fn, onExit
 	g.state = gReady
-	g.wakeErr = err
 	h.runq.push(g)
 	if h.tracer != nil {
-		h.tracer.Wake(g)
+		h.tracer.Spawn(g)
 	}
-	return true
+	return g
 }
 
-// kill arranges for g to unwind. See Hub.Kill.
-func (h *Hub) kill(g *G) {
-	switch {
-	case g.state == gDead:
-	case !g.started:
-		// It never runs. A spawned G stays in the ready queue as dead
-		// and the loop skips it.
-		if g.err == nil {
-			g.err = ErrKilled
-		}
-		g.state = gDead
-		h.finish(g)
-	case g.state == gRunning:
-		if g == h.current.Load() {
-			raiseKill()
-		}
-	default: // ready, or parked: wake it at its blocking point
-		g.killPending = true
-		h.ready(g, ErrKilled)
+func (h *Hub) newG(parent *G) *G {
+	h.nextID++
+	h.stats.Spawned++
+	g := &G{h: h, id: h.nextID, parent: parent}
+	if h.liveTail == nil {
+		h.liveHead = g
+	} else {
+		h.liveTail.liveNext = g
+		g.livePrev = h.liveTail
 	}
+	h.liveTail = g
+	h.live++
+	return g
 }
 
-// switchTo is the greenlet-level switch: it suspends the running G and
-// resumes target, handing it v (or err, which target's switch returns).
-func (h *Hub) switchTo(cur, target *G, v any, err error) (any, error) {
-	switch {
-	case target.h != h:
-		return nil, ErrOtherHub
-	case target == cur:
-		return v, err
-	case target.state == gNew:
-	case target.state == gParked && target.reason == reasonSwitch:
-	default:
-		return nil, ErrNotSwitchable
+func (h *Hub) unlink(g *G) {
+	if g.livePrev != nil {
+		g.livePrev.liveNext = g.liveNext
+	} else if h.liveHead == g {
+		h.liveHead = g.liveNext
+	} else {
+		return // not on the list
 	}
-	if cur.killPending {
-		cur.killPending = false
-		raiseKill()
+	if g.liveNext != nil {
+		g.liveNext.livePrev = g.livePrev
+	} else {
+		h.liveTail = g.livePrev
 	}
-	target.value, target.wakeErr = v, err
-	target.state = gRunning
-	cur.state = gParked
-	cur.reason = reasonSwitch
-	cur.parkSeq++
-	if h.tracer != nil {
-		h.tracer.Switch(cur, target)
-	}
-	h.transfer(cur, target)
-	cur.reason = Reason{}
-	v, err = cur.value, cur.wakeErr
-	cur.value, cur.wakeErr = nil, nil
-	if cur.killPending {
-		cur.killPending = false
-		raiseKill()
-	}
-	return v, err
+	g.livePrev, g.liveNext = nil, nil
+	h.live--
 }

@@ -80,8 +80,10 @@ func TestSubmitFromManyGoroutines(t *testing.T) {
 		main := h.Raw().Current()
 		for gid := range goroutines {
 			wg.Add(1)
+			unref := h.Ref() // this goroutine will submit: not a deadlock
 			go func() {
 				defer wg.Done()
+				defer unref()
 				for i := range calls {
 					if err := h.Submit(func() {
 						if gettid() != hubTid {

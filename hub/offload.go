@@ -17,6 +17,8 @@ type offloadPool struct {
 	max     int
 	closed  bool
 	wg      sync.WaitGroup
+
+	inflight int // calls queued or running whose result has not come back (hub thread only)
 }
 
 type offloadJob struct {
@@ -37,14 +39,10 @@ func (h *Hub) Offload(fn func()) error {
 	}
 	// A kill or interrupt already pending ends the call before fn is
 	// queued: fn must not run for a caller that has given up on it.
-	if g.killPending {
-		g.killPending = false
-		raiseKill()
-	}
-	if err := g.interrupt; err != nil {
-		g.interrupt = nil
+	if err := g.pendingKillOrInterrupt(); err != nil {
 		return err
 	}
+	h.offload.inflight++
 	h.offload.add(h, offloadJob{fn: fn, tok: WakeToken{g: g, seq: g.parkSeq + 1}})
 	err, killed := h.park(g, reasonOffload)
 	if killed {
@@ -91,7 +89,7 @@ func (p *offloadPool) work(h *Hub) {
 		p.jobs[0] = offloadJob{}
 		p.jobs = p.jobs[1:]
 		p.mu.Unlock()
-		h.submit(doorItem{tok: job.tok, err: runJob(job.fn)})
+		h.submit(doorItem{tok: job.tok, err: runJob(job.fn), offload: true})
 		p.mu.Lock()
 	}
 }
@@ -106,8 +104,18 @@ func runJob(fn func()) (err error) {
 	return nil
 }
 
-// close drops the jobs not started (their green threads are dead) and waits
-// for the running ones.
+// dropQueued drops the calls not started yet — their green threads are
+// being killed — and returns how many it dropped.
+func (p *offloadPool) dropQueued() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(p.jobs)
+	p.jobs = nil
+	return n
+}
+
+// close waits for the workers to end. The hub calls it when no call is in
+// flight any more.
 func (p *offloadPool) close() {
 	p.mu.Lock()
 	p.closed = true

@@ -27,6 +27,19 @@ import "time"
 //		any goroutine; the hub deduplicates calls (wakeSig).
 //	close() error
 //		Releases the kernel resources.
+//
+// and two functions on single descriptors:
+//
+//	closeFD(fd int) error
+//		close(2).
+//	readyNow(fd int, write bool) bool
+//		Whether fd is readable (writable) right now: poll(2) with timeout
+//		0, for a wait that the readiness hints cannot answer (FD.WaitRead
+//		on an fd whose hint says ready).
+//
+// poller_other.go stubs the poller for every other GOOS: the module
+// builds everywhere, and Run returns an error wrapping
+// errors.ErrUnsupported there.
 type pollerAPI interface {
 	add(fd int, seq uint32) error
 	del(fd int) error
@@ -34,8 +47,6 @@ type pollerAPI interface {
 	wake() error
 	close() error
 }
-
-var _ pollerAPI = (*poller)(nil)
 
 // event is one readiness report from the poller.
 type event struct {

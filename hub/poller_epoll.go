@@ -19,7 +19,7 @@ type poller struct {
 	events  []event
 }
 
-func newPoller() (*poller, error) {
+func newPoller() (pollerAPI, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, err
@@ -128,3 +128,5 @@ func (p *poller) close() error {
 	}
 	return err2
 }
+
+var _ pollerAPI = (*poller)(nil)

@@ -18,7 +18,7 @@ type poller struct {
 	events []event
 }
 
-func newPoller() (*poller, error) {
+func newPoller() (pollerAPI, error) {
 	kq, err := unix.Kqueue()
 	if err != nil {
 		return nil, err
@@ -91,3 +91,5 @@ func (p *poller) wake() error {
 }
 
 func (p *poller) close() error { return unix.Close(p.kq) }
+
+var _ pollerAPI = (*poller)(nil)

@@ -55,7 +55,13 @@ func (q *WaitQueue[T]) Push(g *G) *Waiter[T] {
 	} else {
 		w = new(Waiter[T])
 	}
-	w.g, w.queued = g, true
+	w.g = g
+	q.append(w)
+	return w
+}
+
+func (q *WaitQueue[T]) append(w *Waiter[T]) {
+	w.queued = true
 	w.prev = q.tail
 	if q.tail == nil {
 		q.head = w
@@ -64,7 +70,6 @@ func (q *WaitQueue[T]) Push(g *G) *Waiter[T] {
 	}
 	q.tail = w
 	q.n++
-	return w
 }
 
 // Remove takes w off the queue if it is still on it. O(1).
@@ -87,6 +92,9 @@ func (q *WaitQueue[T]) Remove(w *Waiter[T]) {
 }
 
 // Release returns w, off the queue, for reuse; w must not be used after.
+// Releasing a zero Waiter that the caller owns (a field of its own struct)
+// seeds the queue's free list with it, so that the first Push allocates
+// nothing.
 func (q *WaitQueue[T]) Release(w *Waiter[T]) {
 	q.Remove(w)
 	var zero T
@@ -106,12 +114,24 @@ func (q *WaitQueue[T]) Wait(w *Waiter[T], why Reason) error {
 		if killed {
 			raiseKill()
 		}
-		if err != nil && !w.Granted {
+		if w.Granted {
+			break
+		}
+		if err != nil {
 			return err
+		}
+		if !w.queued {
+			// Made ready by something else (a plain Ready) while a Wake
+			// passed it by: it goes back in line, or nothing would wake it.
+			q.append(w)
 		}
 	}
 	return nil
 }
+
+// Queued reports whether w is still in its queue: a waiter whose wait was
+// interrupted may Wait again if it is, and must Push again if it is not.
+func (w *Waiter[T]) Queued() bool { return w.queued }
 
 // Wake takes the first waiter whose green thread is parked off the queue,
 // makes it ready and returns it; the caller then fills it and sets

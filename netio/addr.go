@@ -196,14 +196,7 @@ func toAddr(sotype int, sa unix.Sockaddr) net.Addr {
 	case *unix.SockaddrInet4:
 		ip, port = net.IPv4(sa.Addr[0], sa.Addr[1], sa.Addr[2], sa.Addr[3]), sa.Port
 	case *unix.SockaddrInet6:
-		ip, port = append(net.IP(nil), sa.Addr[:]...), sa.Port
-		if sa.ZoneId != 0 {
-			if ifi, err := net.InterfaceByIndex(int(sa.ZoneId)); err == nil {
-				zone = ifi.Name
-			} else {
-				zone = strconv.Itoa(int(sa.ZoneId))
-			}
-		}
+		ip, port, zone = append(net.IP(nil), sa.Addr[:]...), sa.Port, zoneName(sa.ZoneId)
 	case *unix.SockaddrUnix:
 		n := "unix"
 		if sotype == unix.SOCK_DGRAM {
@@ -220,8 +213,14 @@ func toAddr(sotype int, sa unix.Sockaddr) net.Addr {
 }
 
 // addrSockaddr converts a *net.UDPAddr, *net.TCPAddr or *net.UnixAddr to a
-// socket address of family.
+// socket address of family. A nil address, typed or not, gives a nil
+// socket address and no error: the caller decides what none means (no
+// bind for a Dialer's LocalAddr, "missing address" for WriteTo), as the
+// stdlib does.
 func addrSockaddr(family int, a net.Addr) (unix.Sockaddr, error) {
+	if isNilAddr(a) {
+		return nil, nil
+	}
 	var ep endpoint
 	switch a := a.(type) {
 	case *net.UDPAddr:
@@ -241,4 +240,22 @@ func addrSockaddr(family int, a net.Addr) (unix.Sockaddr, error) {
 		ep.ip = ep.ip.To16()
 	}
 	return ep.sockaddr(family)
+}
+
+// isNilAddr reports whether a is nil or a nil pointer of one of the
+// stdlib's address types ((*net.UDPAddr)(nil) in a net.Addr is not nil).
+func isNilAddr(a net.Addr) bool {
+	switch a := a.(type) {
+	case nil:
+		return true
+	case *net.UDPAddr:
+		return a == nil
+	case *net.TCPAddr:
+		return a == nil
+	case *net.UnixAddr:
+		return a == nil
+	case *net.IPAddr:
+		return a == nil
+	}
+	return false
 }

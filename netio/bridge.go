@@ -34,8 +34,13 @@ type result struct {
 }
 
 // green runs op in a new green thread of c's hub and waits for it.
+//
+// While the call is in flight the goroutine holds a reference on the hub
+// (hub.Hub.Ref): it will reach the hub, so the hub is not deadlocked for
+// want of anything else to wake.
 func (b *bridge) green(op func() (int, error)) (int, error) {
 	h := b.c.fd.h
+	defer h.Ref()()
 	done := make(chan result, 1)
 	err := h.Submit(func() {
 		var r result
@@ -61,6 +66,7 @@ func (b *bridge) green(op func() (int, error)) (int, error) {
 
 // callback runs f on the hub's thread as a hub callback and waits for it.
 func (b *bridge) callback(f func() error) error {
+	defer b.c.fd.h.Ref()()
 	done := make(chan error, 1)
 	if err := b.c.fd.h.Submit(func() { done <- f() }); err != nil {
 		return err

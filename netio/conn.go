@@ -18,8 +18,10 @@ import (
 // green threads may call them; the other methods also work from hub
 // callbacks (a timer may Close a Conn or move its deadline). LocalAddr and
 // RemoteAddr never change and any goroutine may call them. From any other
-// goroutine the methods return an error that errors.Is hub.ErrOutside;
-// Bridge gives plain goroutines a net.Conn that forwards to the hub.
+// goroutine the methods return an error that errors.Is hub.ErrOutside,
+// and the first such call on a socket logs a warning through the hub's
+// logger; Bridge gives plain goroutines a net.Conn that forwards to the
+// hub.
 //
 // One green thread may read while another writes. A second green thread
 // that reads while the first is parked in Read gets an error that
@@ -52,11 +54,11 @@ func (c *Conn) Read(b []byte) (int, error) {
 	}
 	ready := fd.pfd.ReadReady()
 	for {
-		if fd.rexp {
-			return 0, fd.opErr("read", os.ErrDeadlineExceeded)
-		}
 		if fd.pfd.Closed() {
 			return 0, fd.opErr("read", net.ErrClosed)
+		}
+		if fd.rexp {
+			return 0, fd.opErr("read", os.ErrDeadlineExceeded)
 		}
 		if len(b) == 0 {
 			return 0, nil
@@ -116,11 +118,14 @@ func (c *Conn) write(b []byte, wait bool) (int, error) {
 	nn := 0
 	ready := fd.pfd.WriteReady()
 	for {
+		if fd.pfd.Closed() {
+			return nn, fd.opErr("write", net.ErrClosed)
+		}
 		if fd.wexp {
 			return nn, fd.opErr("write", os.ErrDeadlineExceeded)
 		}
-		if fd.pfd.Closed() {
-			return nn, fd.opErr("write", net.ErrClosed)
+		if len(b) == 0 {
+			return 0, nil // as the stdlib: nothing to wait for
 		}
 		if ready {
 			n, err := sysWrite(fd.sysfd, b[nn:])

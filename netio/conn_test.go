@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/greenhub/greenhub/hub"
+	"github.com/greenhub/greenhub/internal/hubtest"
 	"golang.org/x/net/nettest"
 	"golang.org/x/sys/unix"
 )
@@ -180,7 +181,7 @@ func TestDeadlines(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			runHub(t, 30*time.Second, func(h *hub.Hub) error {
+			hubtest.Main(t, func(h *hub.Hub) error {
 				c, s, err := pair(h)
 				if err != nil {
 					return err
@@ -196,7 +197,7 @@ func TestDeadlines(t *testing.T) {
 // TestOutside: calls from a goroutine that is not the hub's get an error
 // that errors.Is hub.ErrOutside and touch nothing.
 func TestOutside(t *testing.T) {
-	runHub(t, 30*time.Second, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		c, s, err := pair(h)
 		if err != nil {
 			return err
@@ -243,7 +244,7 @@ func roundTrip2(c, s *Conn) error {
 }
 
 func TestDial(t *testing.T) {
-	runHub(t, 30*time.Second, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		// Refused.
 		l, err := Listen(h, "tcp", "127.0.0.1:0")
 		if err != nil {
@@ -303,7 +304,7 @@ func TestDial(t *testing.T) {
 // TestStdlib: bufio, io.Copy, net/textproto and http.ReadRequest work on
 // netio Conns inside green threads.
 func TestStdlib(t *testing.T) {
-	runHub(t, 30*time.Second, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		l, err := Listen(h, "tcp", "127.0.0.1:0")
 		if err != nil {
 			return err
@@ -408,7 +409,7 @@ func TestAdopt(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	runHub(t, 30*time.Second, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		for _, adopt := range []func() (*Listener, error){
 			func() (*Listener, error) { return AdoptListener(h, std) },
 			func() (*Listener, error) { return FileListener(h, f) },
@@ -472,7 +473,7 @@ func TestAdopt(t *testing.T) {
 // TestFaultInjection swaps the system call seams.
 func TestFaultInjection(t *testing.T) {
 	t.Run("EAGAIN storm on read", func(t *testing.T) {
-		runHub(t, 30*time.Second, func(h *hub.Hub) error {
+		hubtest.Main(t, func(h *hub.Hub) error {
 			c, s, err := pair(h)
 			if err != nil {
 				return err
@@ -506,7 +507,7 @@ func TestFaultInjection(t *testing.T) {
 		})
 	})
 	t.Run("ECONNRESET", func(t *testing.T) {
-		runHub(t, 30*time.Second, func(h *hub.Hub) error {
+		hubtest.Main(t, func(h *hub.Hub) error {
 			c, s, err := pair(h)
 			if err != nil {
 				return err
@@ -529,7 +530,7 @@ func TestFaultInjection(t *testing.T) {
 	})
 	t.Run("ECONNABORTED skipped, EMFILE backs off", func(t *testing.T) {
 		var logs syncBuffer
-		runHub(t, 30*time.Second, func(h *hub.Hub) error {
+		hubtest.Main(t, func(h *hub.Hub) error {
 			l, srv, err := startEcho(h, "tcp", "127.0.0.1:0")
 			if err != nil {
 				return err
@@ -569,7 +570,7 @@ func TestFaultInjection(t *testing.T) {
 
 // TestServe: a custom spawner bounds the handlers; Stop ends Serve with nil.
 func TestServe(t *testing.T) {
-	runHub(t, 30*time.Second, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		l, err := Listen(h, "tcp", "127.0.0.1:0")
 		if err != nil {
 			return err
@@ -634,7 +635,7 @@ func TestServe(t *testing.T) {
 }
 
 func TestSyscallConn(t *testing.T) {
-	runHub(t, 30*time.Second, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		c, s, err := pair(h)
 		if err != nil {
 			return err
@@ -683,7 +684,7 @@ func TestSyscallConn(t *testing.T) {
 }
 
 func TestListenConfig(t *testing.T) {
-	runHub(t, 30*time.Second, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		lc := ListenConfig{ReusePort: true, KeepAlive: time.Minute, ReadBuffer: 1 << 16}
 		l1, err := lc.Listen(h, "tcp", "127.0.0.1:0")
 		if err != nil {
@@ -710,7 +711,7 @@ func TestListenConfig(t *testing.T) {
 // net.ErrClosed, and a unix socket's file is removed.
 func TestListenerClose(t *testing.T) {
 	path := t.TempDir() + "/l.sock"
-	runHub(t, 30*time.Second, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		for _, tc := range []struct{ network, addr string }{
 			{network: "tcp", addr: "127.0.0.1:0"},
 			{network: "unix", addr: path},
@@ -735,7 +736,7 @@ func TestListenerClose(t *testing.T) {
 // hub.ErrStopped instead of hanging.
 func TestBridgeAfterStop(t *testing.T) {
 	var bc net.Conn
-	runHub(t, 30*time.Second, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		c, s, err := pair(h)
 		if err != nil {
 			return err

@@ -49,15 +49,18 @@ func (d *Dialer) Dial(h *hub.Hub, network, address string) (*Conn, error) {
 // DialContext is the package-level DialContext with d's options. The
 // caller must be one of h's green threads.
 func (d *Dialer) DialContext(ctx context.Context, h *hub.Hub, network, address string) (c *Conn, err error) {
-	opErr := func(err error) error {
-		return &net.OpError{Op: "dial", Net: network, Err: err}
+	// The error names what the stdlib's does: the local address asked
+	// for, and the remote one once it is resolved.
+	var raddr net.Addr
+	laddr := d.LocalAddr
+	if isNilAddr(laddr) {
+		laddr = nil
 	}
-	g := h.Raw().Current()
-	if g == nil {
-		_, err := h.Raw().Token()
-		if err == nil {
-			err = hub.ErrOutside
-		}
+	opErr := func(err error) error {
+		return &net.OpError{Op: "dial", Net: network, Source: laddr, Addr: raddr, Err: err}
+	}
+	g, err := h.Raw().Green()
+	if err != nil {
 		return nil, opErr(err)
 	}
 	k, err := parseNetwork(network)
@@ -117,6 +120,7 @@ func (d *Dialer) DialContext(ctx context.Context, h *hub.Hub, network, address s
 	if err != nil {
 		return nil, opErr(err)
 	}
+	raddr = toAddr(k.sotype, sa)
 	c, err = d.connect(h, family, k, network, sa)
 	if err != nil {
 		return nil, opErr(err)
@@ -129,6 +133,19 @@ func (d *Dialer) connect(h *hub.Hub, family int, k kind, network string, sa unix
 	if err != nil {
 		return nil, os.NewSyscallError("socket", err)
 	}
+	// Every way out but success closes the socket: an error, and a kill
+	// that unwinds the green thread from its park in waitConnect.
+	var c *Conn // set once the hub owns the socket
+	ok := false
+	defer func() {
+		switch {
+		case ok:
+		case c != nil:
+			c.fd.pfd.Close()
+		case sysfd >= 0:
+			sysClose(sysfd)
+		}
+	}()
 	if family == unix.AF_INET6 {
 		unix.SetsockoptInt(sysfd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 0)
 	}
@@ -136,12 +153,13 @@ func (d *Dialer) connect(h *hub.Hub, family int, k kind, network string, sa unix
 		unix.SetsockoptInt(sysfd, unix.SOL_SOCKET, unix.SO_BROADCAST, 1)
 	}
 	if d.LocalAddr != nil {
+		// A typed nil (*net.TCPAddr)(nil) gives no sockaddr: no bind,
+		// as in the stdlib.
 		lsa, err := addrSockaddr(family, d.LocalAddr)
-		if err == nil {
+		if err == nil && lsa != nil {
 			err = unix.Bind(sysfd, lsa)
 		}
 		if err != nil {
-			sysClose(sysfd)
 			return nil, os.NewSyscallError("bind", err)
 		}
 	}
@@ -158,18 +176,18 @@ func (d *Dialer) connect(h *hub.Hub, family int, k kind, network string, sa unix
 	case unix.EINPROGRESS, unix.EALREADY, unix.EINTR:
 		inProgress = true
 	default:
-		sysClose(sysfd)
 		return nil, os.NewSyscallError("connect", err)
 	}
 	// Registered after connect(2): a socket that has never connected
 	// reports a hang-up, which would stick to the FD (see hub.FD.HungUp).
-	c := &Conn{}
-	if err := c.fd.init(h, sysfd, family, k.sotype, network); err != nil {
+	nc := &Conn{}
+	if err := nc.fd.init(h, sysfd, family, k.sotype, network); err != nil {
+		sysfd = -1 // init closed it
 		return nil, err
 	}
+	c = nc
 	if inProgress {
 		if err := c.waitConnect(); err != nil {
-			c.fd.pfd.Close()
 			return nil, err
 		}
 	}
@@ -190,6 +208,7 @@ func (d *Dialer) connect(h *hub.Hub, family int, k kind, network string, sa unix
 			c.SetKeepAlivePeriod(d.KeepAlive)
 		}
 	}
+	ok = true
 	return c, nil
 }
 

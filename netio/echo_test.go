@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/greenhub/greenhub/hub"
+	"github.com/greenhub/greenhub/internal/hubtest"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,7 +32,7 @@ func TestEchoManyClients(t *testing.T) {
 		{name: "IPv6", network: "tcp6", addr: "[::1]:0", clients: manyClients / 10, messages: manyMessages, maxLength: 8192},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			runHub(t, 5*time.Minute, func(h *hub.Hub) error {
+			hubtest.Main(t, func(h *hub.Hub) error {
 				l, srv, err := startEcho(h, tc.network, tc.addr)
 				if err != nil {
 					return err
@@ -73,7 +74,7 @@ func TestEchoManyClients(t *testing.T) {
 // nothing deadlocks.
 func TestBigTransfer(t *testing.T) {
 	const size = 16 << 20
-	runHub(t, 2*time.Minute, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		l, srv, err := startEcho(h, "tcp", "127.0.0.1:0")
 		if err != nil {
 			return err
@@ -118,7 +119,7 @@ func TestBigTransfer(t *testing.T) {
 // TestHalfClose: the client writes, then CloseWrite; the server echoes
 // everything, sees EOF and closes; the client reads it all, then EOF.
 func TestHalfClose(t *testing.T) {
-	runHub(t, time.Minute, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		l, srv, err := startEcho(h, "tcp", "127.0.0.1:0")
 		if err != nil {
 			return err
@@ -153,7 +154,7 @@ func TestHalfClose(t *testing.T) {
 // TestResetClients: 200 clients reset their connections mid-stream
 // (SO_LINGER 0); every handler ends and the server keeps serving.
 func TestResetClients(t *testing.T) {
-	runHub(t, time.Minute, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		l, srv, err := startEcho(h, "tcp", "127.0.0.1:0")
 		if err != nil {
 			return err
@@ -201,7 +202,7 @@ func TestResetClients(t *testing.T) {
 // server's green thread for it parks in Write; another client's echoes
 // stay prompt meanwhile.
 func TestSlowReader(t *testing.T) {
-	runHub(t, time.Minute, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		l, srv, err := startEcho(h, "tcp", "127.0.0.1:0")
 		if err != nil {
 			return err
@@ -262,7 +263,7 @@ func TestSlowReader(t *testing.T) {
 // file descriptors of the process unchanged.
 func TestNoFDLeak(t *testing.T) {
 	cycles := fdCycles
-	runHub(t, 3*time.Minute, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		l, srv, err := startEcho(h, "tcp", "127.0.0.1:0")
 		if err != nil {
 			return err
@@ -331,7 +332,7 @@ func TestRoundTrips(t *testing.T) {
 			if addr == "@" {
 				addr = t.TempDir() + "/echo.sock"
 			}
-			runHub(t, time.Minute, func(h *hub.Hub) error {
+			hubtest.Main(t, func(h *hub.Hub) error {
 				l, srv, err := startEcho(h, tc.network, addr)
 				if err != nil {
 					return err
@@ -362,7 +363,7 @@ func TestRoundTrips(t *testing.T) {
 		{name: "udp6", network: "udp6", addr: "[::1]:0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			runHub(t, time.Minute, func(h *hub.Hub) error {
+			hubtest.Main(t, func(h *hub.Hub) error {
 				srv, err := ListenPacket(h, tc.network, tc.addr)
 				if err != nil {
 					return err

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -40,6 +41,10 @@ type netFD struct {
 
 	rtimer, wtimer timers.Timer
 	rexp, wexp     bool // the read/write deadline has passed
+
+	// warned is set by the first call from a goroutine that is not the
+	// hub's, which logs the misuse; any goroutine may set it.
+	warned atomic.Bool
 }
 
 // init registers sysfd (non-blocking already) with h. On failure sysfd is
@@ -65,30 +70,36 @@ func (fd *netFD) init(h *hub.Hub, sysfd, family, sotype int, network string) err
 // green checks that the caller is one of the hub's green threads, as a
 // blocking call needs. The error says what the caller is instead.
 func (fd *netFD) green() error {
-	if fd.h.Raw().Current() != nil {
-		return nil
+	if _, err := fd.h.Raw().Green(); err != nil {
+		fd.misused(err)
+		return err
 	}
-	_, err := fd.h.Raw().Token() // the precise reason: outside, callback, stopped
-	if err == nil {
-		err = hub.ErrOutside
-	}
-	return err
+	return nil
 }
 
 // onHub checks that the caller runs on the hub's thread: a green thread or
 // a hub callback, as non-blocking methods need.
 func (fd *netFD) onHub() error {
-	if fd.h.Raw().Current() != nil {
-		return nil
+	if _, err := fd.h.Raw().Caller(); err != nil {
+		fd.misused(err)
+		return err
 	}
-	_, err := fd.h.Raw().Token()
-	if err == hub.ErrNotGreen {
-		return nil
+	return nil
+}
+
+// misused logs, once per socket, a call from a goroutine that is not the
+// hub's (hub.ErrOutside): code written for the stdlib (net/http's Server,
+// which serves each connection in a goroutine of its own) would otherwise
+// fail silently, as net/http drops such errors. Only the error path gets
+// here, so the check costs the hot path nothing.
+func (fd *netFD) misused(err error) {
+	if err != hub.ErrOutside || !fd.warned.CompareAndSwap(false, true) {
+		return
 	}
-	if err == nil {
-		err = hub.ErrOutside
-	}
-	return err
+	fd.h.Raw().Logger().Warn("netio: socket used from a goroutine that is not one of its hub's green threads: "+
+		"its calls fail with hub.ErrOutside. Call it from green threads, or give goroutines (net/http's "+
+		"Server runs each connection in one) a net.Conn made with netio.Bridge",
+		"net", fd.net, "laddr", addrString(fd.laddr), "raddr", addrString(fd.raddr))
 }
 
 func (fd *netFD) opErr(op string, err error) error {
@@ -159,12 +170,9 @@ func (fd *netFD) setDeadline(t time.Time, read, write bool) error {
 	var when time.Duration
 	past := false
 	if !t.IsZero() {
-		d := time.Until(t)
-		if d <= 0 {
-			past = true
-		} else {
-			when = fd.h.Now() + d
-		}
+		// Saturating: a time far in the future is the end of time.
+		when = fd.h.Raw().DeadlineAt(t)
+		past = when <= fd.h.Raw().Now()
 	}
 	if read {
 		fd.arm(&fd.rtimer, &fd.rexp, t.IsZero(), past, when)
@@ -235,11 +243,11 @@ func (c rawConn) Read(f func(uintptr) bool) error {
 		return fd.opErr("raw-read", err)
 	}
 	for {
-		if fd.rexp {
-			return fd.opErr("raw-read", os.ErrDeadlineExceeded)
-		}
 		if fd.pfd.Closed() {
 			return fd.opErr("raw-read", net.ErrClosed)
+		}
+		if fd.rexp {
+			return fd.opErr("raw-read", os.ErrDeadlineExceeded)
 		}
 		if f(uintptr(fd.sysfd)) {
 			return nil
@@ -258,11 +266,11 @@ func (c rawConn) Write(f func(uintptr) bool) error {
 		return fd.opErr("raw-write", err)
 	}
 	for {
-		if fd.wexp {
-			return fd.opErr("raw-write", os.ErrDeadlineExceeded)
-		}
 		if fd.pfd.Closed() {
 			return fd.opErr("raw-write", net.ErrClosed)
+		}
+		if fd.wexp {
+			return fd.opErr("raw-write", os.ErrDeadlineExceeded)
 		}
 		if f(uintptr(fd.sysfd)) {
 			return nil

@@ -9,28 +9,9 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync"
-	"testing"
-	"time"
 
 	"github.com/greenhub/greenhub/hub"
 )
-
-// runHub runs main as the main green thread of a new hub and fails the
-// test if it returns an error or the hub does not finish within limit.
-func runHub(t *testing.T, limit time.Duration, main func(h *hub.Hub) error, opts ...hub.Option) {
-	t.Helper()
-	h := hub.New(opts...)
-	done := make(chan error, 1)
-	go func() { done <- h.Run(func() error { return main(h) }) }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(limit):
-		t.Fatalf("hub still running after %v", limit)
-	}
-}
 
 // echoHandler echoes until EOF through a 64 KiB buffer, as examples/echo.
 func echoHandler(c *Conn) {

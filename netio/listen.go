@@ -170,16 +170,7 @@ func listenBacklog() int {
 }
 
 func onHubOf(h *hub.Hub) error {
-	if h.Raw().Current() != nil {
-		return nil
-	}
-	_, err := h.Raw().Token()
-	if err == hub.ErrNotGreen {
-		return nil
-	}
-	if err == nil {
-		err = hub.ErrOutside
-	}
+	_, err := h.Raw().Caller()
 	return err
 }
 
@@ -193,7 +184,8 @@ func onHubOf(h *hub.Hub) error {
 // When the process runs out of file descriptors (EMFILE, ENFILE) or
 // kernel memory (ENOBUFS, ENOMEM), Accept logs once through the hub's
 // logger, retries on a hub timer with a growing back-off (5ms to 1s) and
-// on each new connection, and goes on when descriptors are free again;
+// on each new connection, and when descriptors are free again accepts
+// every connection that waited, not only the next one;
 // the green threads serving existing connections keep running meanwhile
 // and the hub never spins. Errors about one connection that died in the
 // queue (ECONNABORTED and friends) are skipped.
@@ -206,6 +198,7 @@ type Listener struct {
 	delay    time.Duration
 	starved  bool // accept is failing for want of resources
 	retry    bool // the back-off timer fired: try accept(2) even if not ready
+	drain    bool // an accept failed for want of resources: the backlog is drained until EAGAIN
 	nstarved uint64
 }
 
@@ -250,13 +243,13 @@ func (l *Listener) AcceptConn() (*Conn, error) {
 	}
 	ready := fd.pfd.ReadReady()
 	for {
-		if fd.rexp {
-			return nil, fd.opErr("accept", os.ErrDeadlineExceeded)
-		}
 		if fd.pfd.Closed() {
 			return nil, fd.opErr("accept", net.ErrClosed)
 		}
-		if ready || l.retry {
+		if fd.rexp {
+			return nil, fd.opErr("accept", os.ErrDeadlineExceeded)
+		}
+		if ready || l.retry || l.drain {
 			l.retry = false
 			nfd, sa, err := sysAccept(fd.sysfd)
 			if err == nil {
@@ -270,9 +263,17 @@ func (l *Listener) AcceptConn() (*Conn, error) {
 			switch {
 			case err == unix.EAGAIN:
 				fd.pfd.ClearReadReady()
+				l.drain = false
 			case transientAccept(err):
 				continue
 			case err == unix.EMFILE || err == unix.ENFILE || err == unix.ENOBUFS || err == unix.ENOMEM:
+				// The queue is not known to be empty: drain it until
+				// EAGAIN once descriptors are free, so that every waiting
+				// connection is accepted, not only the one the back-off
+				// retry takes (the edge that announced them has passed).
+				// Meanwhile wait for the back-off, not for readability
+				// (the queue is readable, and a level wait would spin).
+				l.drain = true
 				fd.pfd.ClearReadReady()
 				l.starve(err)
 			default:
@@ -299,7 +300,7 @@ func (l *Listener) starve(err error) {
 		l.delay = min(2*l.delay, maxBackoff)
 	}
 	if !l.backoff.Scheduled() {
-		l.fd.h.Raw().ScheduleTimer(&l.backoff, l.fd.h.Now()+l.delay)
+		l.fd.h.Raw().ScheduleTimer(&l.backoff, l.fd.h.Raw().Deadline(l.delay))
 	}
 }
 

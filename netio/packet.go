@@ -47,7 +47,8 @@ func (lc *ListenConfig) ListenPacket(h *hub.Hub, network, address string) (*Pack
 }
 
 // ReadFrom reads one datagram into b and returns its length and sender;
-// a datagram longer than b is truncated. It parks the calling green thread
+// a datagram longer than b is truncated, silently as in the stdlib
+// (ReadMsgUDP reports it). It parks the calling green thread
 // until one arrives, with the same errors as Conn.Read.
 func (p *PacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	fd := &p.fd
@@ -56,11 +57,11 @@ func (p *PacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	}
 	ready := fd.pfd.ReadReady()
 	for {
-		if fd.rexp {
-			return 0, nil, fd.opErr("read", os.ErrDeadlineExceeded)
-		}
 		if fd.pfd.Closed() {
 			return 0, nil, fd.opErr("read", net.ErrClosed)
+		}
+		if fd.rexp {
+			return 0, nil, fd.opErr("read", os.ErrDeadlineExceeded)
 		}
 		if ready {
 			n, sa, err := sysRecvfrom(fd.sysfd, b, 0)
@@ -89,20 +90,20 @@ func (p *PacketConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	if err := fd.green(); err != nil {
 		return 0, fd.opErr("write", err)
 	}
-	if addr == nil {
-		return 0, fd.opErr("write", errMissingAddress)
-	}
 	sa, err := addrSockaddr(fd.family, addr)
+	if err == nil && sa == nil {
+		err = errMissingAddress // nil, or a typed nil such as (*net.UDPAddr)(nil)
+	}
 	if err != nil {
 		return 0, fd.opErr("write", err)
 	}
 	ready := fd.pfd.WriteReady()
 	for {
-		if fd.wexp {
-			return 0, fd.opErr("write", os.ErrDeadlineExceeded)
-		}
 		if fd.pfd.Closed() {
 			return 0, fd.opErr("write", net.ErrClosed)
+		}
+		if fd.wexp {
+			return 0, fd.opErr("write", os.ErrDeadlineExceeded)
 		}
 		if ready {
 			err := sysSendto(fd.sysfd, b, 0, sa)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/greenhub/greenhub/hub"
-	"github.com/greenhub/greenhub/timers"
 )
 
 // SpawnFunc starts fn in a new green thread, perhaps after waiting for
@@ -34,7 +33,7 @@ type Server struct {
 	l       *Listener
 	stopped bool
 	conns   map[*Conn]struct{}
-	waiters []*hub.G
+	waiters hub.WaitQueue[struct{}] // in Wait
 }
 
 // ErrServerStopped is returned by Serve on a Server that was stopped
@@ -103,10 +102,7 @@ func (srv *Server) done(c *Conn) {
 	c.Close()
 	delete(srv.conns, c)
 	if len(srv.conns) == 0 {
-		for _, g := range srv.waiters {
-			srv.h.Raw().Ready(g, nil)
-		}
-		srv.waiters = srv.waiters[:0]
+		srv.waiters.WakeAll(struct{}{})
 	}
 }
 
@@ -131,6 +127,9 @@ func (srv *Server) Active() int { return len(srv.conns) }
 
 var waitReason = hub.Block("netio server drain")
 
+// errWaitOver is what Wait's timer wakes it with.
+var errWaitOver = errors.New("netio: server wait timed out")
+
 // Wait parks the calling green thread until no connection is being served
 // or d has passed (d <= 0: no limit), and reports whether all handlers
 // finished.
@@ -138,33 +137,23 @@ func (srv *Server) Wait(d time.Duration) (bool, error) {
 	if len(srv.conns) == 0 {
 		return true, nil
 	}
-	h := srv.h
-	g := h.Raw().Current()
-	if g == nil {
-		_, err := h.Raw().Token()
+	r := srv.h.Raw()
+	g, err := r.Green()
+	if err != nil {
 		return false, err
 	}
-	var t *timers.Timer
+	w := srv.waiters.Push(g)
+	defer srv.waiters.Release(w)
 	if d > 0 {
-		tok, _ := h.Raw().Token()
-		t = h.Raw().AfterFunc(d, func() { h.Raw().ReadyToken(tok, nil) })
+		tok, _ := r.Token()
+		t := r.AfterFunc(d, func() { r.ReadyToken(tok, errWaitOver) })
+		defer r.CancelTimer(t)
 	}
-	srv.waiters = append(srv.waiters, g)
-	defer func() {
-		for i, w := range srv.waiters {
-			if w == g {
-				srv.waiters = append(srv.waiters[:i], srv.waiters[i+1:]...)
-				break
-			}
-		}
-		if t != nil {
-			h.Raw().CancelTimer(t)
-		}
-	}()
-	if err := h.Raw().Park(waitReason); err != nil {
-		return len(srv.conns) == 0, err
+	err = srv.waiters.Wait(w, waitReason)
+	if err == errWaitOver {
+		err = nil
 	}
-	return len(srv.conns) == 0, nil
+	return len(srv.conns) == 0, err
 }
 
 // CloseConns closes every connection being served: handlers parked in

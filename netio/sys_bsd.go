@@ -55,3 +55,6 @@ func transientAccept(err error) bool {
 	}
 	return false
 }
+
+// msgCmsgCloexec is 0 here: the stdlib's ReadMsgUnix sets no flag either.
+const msgCmsgCloexec = 0

@@ -64,3 +64,7 @@ func transientAccept(err error) bool {
 	}
 	return false
 }
+
+// msgCmsgCloexec makes descriptors received with SCM_RIGHTS close-on-exec,
+// as the stdlib's ReadMsgUnix asks for on Linux.
+const msgCmsgCloexec = unix.MSG_CMSG_CLOEXEC

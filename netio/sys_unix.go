@@ -12,6 +12,7 @@ var (
 	sysRead     = readNonblock
 	sysWrite    = writeNonblock
 	sysRecvfrom = unix.Recvfrom
+	sysRecvmsg  = unix.Recvmsg
 	sysSendto   = unix.Sendto
 	sysConnect  = unix.Connect
 	sysClose    = unix.Close

@@ -4,16 +4,16 @@ import (
 	"bytes"
 	"io"
 	"testing"
-	"time"
 
 	"github.com/greenhub/greenhub/hub"
+	"github.com/greenhub/greenhub/internal/hubtest"
 )
 
 // TryWrite takes what the kernel takes and never parks: against a peer that
 // does not read it comes back short with no error, and what it wrote
 // arrives intact once the peer reads.
 func TestTryWrite(t *testing.T) {
-	runHub(t, 30*time.Second, func(h *hub.Hub) error {
+	hubtest.Main(t, func(h *hub.Hub) error {
 		l, err := Listen(h, "tcp", "127.0.0.1:0")
 		if err != nil {
 			return err

@@ -35,9 +35,14 @@ func run(w io.Writer, n, workers int) error {
 	results := make(chan result)
 
 	// The producer is an ordinary goroutine. Each Put runs in a green
-	// thread; Call returns when the item is in the queue.
+	// thread; Call returns when the item is in the queue. Between two
+	// calls the consumers wait for what the producer will send: it holds a
+	// reference to the hub all along, so the hub knows more is coming and
+	// does not take the wait for a deadlock.
 	producerDone := make(chan error, 1)
+	unref := h.Ref()
 	go func() {
+		defer unref()
 		for i := 1; i <= n; i++ {
 			if _, err := greensync.Call(h, func() (struct{}, error) { return struct{}{}, jobs.Put(i) }); err != nil {
 				producerDone <- err
@@ -59,6 +64,7 @@ func run(w io.Writer, n, workers int) error {
 	hubDone := make(chan error, 1)
 	go func() {
 		hubDone <- h.Run(func() error {
+			defer close(results) // also if the run fails: the collector below stops
 			var consumers []*greenthread.Thread[int]
 			for range workers {
 				consumers = append(consumers, greenthread.Spawn(h, func() (int, error) {
@@ -85,7 +91,6 @@ func run(w io.Writer, n, workers int) error {
 				}
 				total += k
 			}
-			close(results)
 			if total != n {
 				return fmt.Errorf("consumers did %d jobs, want %d", total, n)
 			}
