@@ -69,13 +69,13 @@ type G struct {
 	c         *coro   // the coroutine running this G while it lives
 	goroutine uintptr // getg() of that coroutine, set once when the body starts
 
-	state   gState
-	started bool
-	onChain bool // this G's next() is on the active call chain (see transfer)
+	state       gState
+	started     bool
+	onChain     bool // this G's next() is on the active call chain (see transfer)
 	killed      bool // killed once: a switch point outside the unwinding raises the kill again
 	killPending bool // a kill is to be raised when this G next resumes
-	reason  Reason
-	parkSeq uint64 // counts parks; a WakeToken from an older park is stale
+	reason      Reason
+	parkSeq     uint64 // counts parks; a WakeToken from an older park is stale
 
 	value     any   // what a switch hands over to this G
 	wakeErr   error // the error the current park returns
