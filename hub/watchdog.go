@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -76,11 +77,43 @@ func (w *watchdog) report(held time.Duration) {
 			who = "green thread " + g.String()
 		}
 	}
+	stack := goroutineStack(goid)
+	if wait := blockedIn(stack); wait != "" {
+		w.h.logger.Error("hub: the hub's OS thread is blocked in "+wait+" by "+who+
+			": a Go lock or channel wait on the hub's thread freezes every green thread, for good if the holder is a green thread parked on this hub"+
+			" (a sync.Mutex held across a park, as crypto/tls does); use greensync.Mutex or RWMutex, a greensync bridge, or Hub.Offload",
+			"held", held.Round(time.Millisecond),
+			"threshold", w.threshold,
+			"goroutine", goid,
+			"stack", string(stack))
+		return
+	}
 	w.h.logger.Warn("hub: blocked by "+who,
 		"held", held.Round(time.Millisecond),
 		"threshold", w.threshold,
 		"goroutine", goid,
-		"stack", string(goroutineStack(goid)))
+		"stack", string(stack))
+}
+
+// blockedIn returns what a goroutine stack says the goroutine waits in —
+// "sync.Mutex.Lock", "chan receive", "select"… — when it is one of the Go
+// runtime's blocking waits, or "" (running, in a system call…).
+func blockedIn(stack []byte) string {
+	_, rest, ok := bytes.Cut(stack, []byte(" ["))
+	if !ok {
+		return ""
+	}
+	status, _, ok := bytes.Cut(rest, []byte("]"))
+	if !ok {
+		return ""
+	}
+	status, _, _ = bytes.Cut(status, []byte(",")) // "sync.Mutex.Lock, 2 minutes"
+	switch s := string(status); {
+	case strings.HasPrefix(s, "sync."), strings.HasPrefix(s, "chan "), strings.HasPrefix(s, "select"),
+		s == "semacquire", s == "sleep":
+		return s
+	}
+	return ""
 }
 
 // goroutineID returns the calling goroutine's number, parsed from the first
