@@ -5,7 +5,9 @@
 // the function's result (eventlet's spawn and GreenThread); SpawnN starts
 // one with no result object (spawn_n, cheaper); SpawnAfter starts one after
 // a delay and can be cancelled before then (spawn_after). Sleep and Yield
-// (eventlet's sleep(s) and sleep(0)) suspend the caller.
+// (eventlet's sleep(s) and sleep(0)) suspend the caller. This package is
+// how applications spawn and sleep; the hub's Raw face is for building
+// primitives.
 //
 // Greenlets are the lower level: a Greenlet runs only when switched to,
 // Switch passes a value in both directions, Throw raises an error at the
@@ -18,11 +20,15 @@
 // and to linked functions. A failure nobody waits for or is linked to — and
 // every panic of a SpawnN function — goes to the hub's panic handler
 // (hub.WithPanicHandler; by default a slog Error with the stack), as does a
-// panic in a linked function, which does not stop the other links. Kill unwinds the target from its blocking point
-// (deferred calls run) and Wait then returns an error that errors.Is
-// ErrKilled; a thread killed or cancelled before it started never runs.
+// panic in a linked function, which does not stop the other links. Kill
+// unwinds the target from its blocking point (deferred calls run) and
+// waits for it to end, and Wait then returns an error that errors.Is
+// ErrKilled; a thread killed or cancelled before it started never runs,
+// and one that recovers the kill is killed again at its next switch point.
 //
 // Every function here is for the hub's green threads (and, for the ones
 // that do not block, hub callbacks). Called from another goroutine they
-// return an error that errors.Is hub.ErrOutside and touch nothing.
+// return an error that errors.Is hub.ErrOutside and touch nothing (Spawn
+// returns a Thread that is already dead, whose Wait says why); goroutines
+// start green threads through greensync.Go and greensync.Call.
 package greenthread
