@@ -57,8 +57,7 @@ func (h *Hub) start(g *G) error {
 // has not started kills it: it never runs, and Throw returns as its parent
 // would. A nil err is ErrKilled.
 func (h *Hub) throw(target *G, err error) (any, error) {
-	cur, cerr := h.green()
-	if cerr != nil {
+	if _, cerr := h.green(); cerr != nil {
 		return nil, cerr
 	}
 	if err == nil {
@@ -72,16 +71,20 @@ func (h *Hub) throw(target *G, err error) (any, error) {
 		}
 		return nil, err
 	}
-	return h.switchTo(cur, target, nil, err)
+	return h.switchTo(target, nil, err)
 }
 
-// switchTo is the greenlet-level switch: it suspends the running G and
-// resumes target, handing it v (or err, which target's switch returns). A
+// switchTo is the greenlet-level switch: it suspends the calling green
+// thread and resumes target, handing it v (or err, which target's switch returns). A
 // dead target passes the switch to its first live ancestor, as greenlet
 // does; switching to oneself returns v at once. The switch is a switch
 // point: a pending kill or interrupt is delivered before and after it, and
 // an Interrupt while cur waits in it ends the wait.
-func (h *Hub) switchTo(cur, target *G, v any, err error) (any, error) {
+func (h *Hub) switchTo(target *G, v any, err error) (any, error) {
+	cur, cerr := h.green()
+	if cerr != nil {
+		return nil, cerr
+	}
 	if target.h != h {
 		return nil, ErrOtherHub
 	}
@@ -109,7 +112,25 @@ func (h *Hub) switchTo(cur, target *G, v any, err error) (any, error) {
 	if h.tracer != nil {
 		h.tracer.Switch(cur, target)
 	}
-	h.transfer(cur, target)
+	// transfer(cur, target), its first step written out: every frame
+	// between the caller and the coroutine switch costs a mispredicted
+	// return when cur resumes, and this is greenlet's hot path.
+	h.transferTo = target
+	if target.onChain {
+		cur.onChain = false
+		cur.c.yield(struct{}{})
+	} else {
+		target.onChain = true
+		if target.c == nil {
+			h.attach(target)
+		}
+		target.c.next()
+	}
+	if h.transferTo != cur {
+		h.transfer(cur, h.transferTo) // the chain unwound past cur: go on
+	} else {
+		h.arrive(cur)
+	}
 	cur.reason = Reason{}
 	v, err = cur.value, cur.wakeErr
 	cur.value, cur.wakeErr = nil, nil

@@ -99,13 +99,7 @@ func (r Raw) Start(g *G) error { return r.h.start(g) }
 // A target that has ended passes the switch on to its parent (greenlet's
 // rule), with v. A target that is ready to run or blocked in the hub on
 // something other than a switch gets ErrNotSwitchable.
-func (r Raw) Switch(target *G, v any) (any, error) {
-	cur, err := r.h.green()
-	if err != nil {
-		return nil, err
-	}
-	return r.h.switchTo(cur, target, v, nil)
-}
+func (r Raw) Switch(target *G, v any) (any, error) { return r.h.switchTo(target, v, nil) }
 
 // Throw switches to target as Switch does, making target's Switch return
 // err instead of a value (greenlet's throw). Throwing into a greenlet that
