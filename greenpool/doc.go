@@ -13,11 +13,13 @@
 // spawners. A panicking task does not break the pool: its slot comes back,
 // and its panic becomes its Thread's error (a *hub.PanicError) or, for
 // SpawnN, a report to the hub's panic handler (hub.WithPanicHandler; by
-// default the hub's log). Imap and Starmap apply a function to a sequence
-// in the pool's tasks and return an iter.Seq2 of the results in input
-// order, taking the input lazily so that memory stays bounded (the pool's
-// size running, as many finished and waiting to be read); a Pile (eventlet's GreenPile) collects the results of tasks
-// spawned into it and yields them in spawn order.
+// default a slog Error with the stack).
+//
+// Imap and Starmap apply a function to a sequence in the pool's tasks and
+// return an iter.Seq2 of the results in input order, taking the input
+// lazily so that memory stays bounded (the pool's size running, as many
+// finished and waiting to be read); a Pile (eventlet's GreenPile) collects
+// the results of tasks spawned into it and yields them in spawn order.
 //
 // Like the hub, a pool needs no locks because only one green thread runs at
 // a time. Blocking calls — a spawn into a full pool, WaitAll, ranging over

@@ -20,11 +20,13 @@
 // and to linked functions. A failure nobody waits for or is linked to — and
 // every panic of a SpawnN function — goes to the hub's panic handler
 // (hub.WithPanicHandler; by default a slog Error with the stack), as does a
-// panic in a linked function, which does not stop the other links. Kill
-// unwinds the target from its blocking point (deferred calls run) and
-// waits for it to end, and Wait then returns an error that errors.Is
-// ErrKilled; a thread killed or cancelled before it started never runs,
-// and one that recovers the kill is killed again at its next switch point.
+// panic in a linked function, which does not stop the other links.
+//
+// Kill unwinds the target from its blocking point (deferred calls run)
+// and, called from another green thread, waits for it to end; Wait then
+// returns an error that errors.Is ErrKilled. A thread killed or cancelled
+// before it started never runs; one that recovers the kill is killed again
+// at its next switch point.
 //
 // Every function here is for the hub's green threads (and, for the ones
 // that do not block, hub callbacks). Called from another goroutine they

@@ -15,9 +15,9 @@
 // poll system call is skipped, except every 61 resumptions (Go's scheduler
 // and Tokio tick the same way), so a yield never pays for a system call and
 // I/O and timers are never starved. Equal timer deadlines fire in
-// scheduling order; with a virtual clock a run is reproducible. Begin, Step
-// (RunDefault, RunOnce, RunNoWait) and Close drive the same loop one turn
-// at a time.
+// scheduling order; with a virtual clock a run is reproducible. Run is
+// Begin, Step and Close, which let the caller drive the same loop one turn
+// at a time (RunOnce, RunNoWait) or to the end (RunDefault).
 //
 // A *Hub has two faces. The user face is small: New and its options, Run
 // and the run modes, Submit and Ref for other goroutines, Offload for
@@ -45,8 +45,9 @@
 // holder can only run again on the thread that is stuck in the waiter's
 // Lock. Use greensync.Mutex and RWMutex for locks held across blocking
 // calls, Offload for blocking work, and greensync's and netio's bridges to
-// meet goroutines. The watchdog (WithWatchdog) names the green thread that
-// holds the thread, with its stack.
+// meet goroutines. The watchdog (WithWatchdog) names the case: the green
+// thread that holds the hub's thread, the Go lock or channel wait it is
+// stuck in, and its stack.
 //
 // Run never hangs silently: when nothing can wake any green thread again —
 // none is ready, no timer is pending, no fd has a waiter, no offloaded call

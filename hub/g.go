@@ -3,6 +3,7 @@ package hub
 import (
 	"iter"
 	"runtime/debug"
+	"sync/atomic"
 
 	"github.com/greenhub/greenhub/timers"
 )
@@ -59,7 +60,7 @@ var (
 type G struct {
 	h      *Hub
 	id     uint64
-	name   string
+	name   atomic.Pointer[string] // atomic: the watchdog reads it from its own goroutine
 	parent *G
 
 	fn      func() error               // body of a green thread (Spawn)
@@ -93,18 +94,23 @@ type G struct {
 func (g *G) ID() uint64 { return g.id }
 
 // Name returns the G's name, "" unless SetName gave it one.
-func (g *G) Name() string { return g.name }
+func (g *G) Name() string {
+	if p := g.name.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
 
 // SetName names the G for traces, dumps and watchdog reports.
-func (g *G) SetName(name string) { g.name = name }
+func (g *G) SetName(name string) { g.name.Store(&name) }
 
 // String returns the name, or "g<ID>" if there is none.
 func (g *G) String() string {
 	if g == nil {
 		return "<nil>"
 	}
-	if g.name != "" {
-		return g.name
+	if name := g.Name(); name != "" {
+		return name
 	}
 	if g.id == 0 {
 		return "hub"

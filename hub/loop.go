@@ -293,8 +293,8 @@ func (h *Hub) autoJump() {
 }
 
 // openDoor runs what other goroutines submitted, a bounded share per turn
-// (doorBudget), so that a goroutine flooding Submit cannot starve timers,
-// I/O or the green threads already ready.
+// or batch (doorBudget; see schedule), so that a goroutine flooding Submit
+// cannot starve timers, I/O or the green threads already ready.
 func (h *Hub) openDoor() {
 	if !h.door.pending.Load() {
 		return
@@ -355,6 +355,7 @@ func (h *Hub) Close() error {
 		return err
 	}
 	h.stopping = true
+	returned := h.mainDone // main killed below has not returned: its ErrKilled is not returned
 	for h.live > 0 || h.offload.inflight > 0 {
 		h.killAll()
 		h.offload.inflight -= h.offload.dropQueued()
@@ -389,6 +390,9 @@ func (h *Hub) Close() error {
 	h.current.Store(nil)
 	h.loopGoroutine.Store(0)
 	runtime.UnlockOSThread()
+	if !returned {
+		return nil
+	}
 	return h.mainErr
 }
 

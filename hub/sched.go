@@ -17,6 +17,13 @@ import (
 // here, without blocking, on the stack of whoever is leaving. It returns
 // nil when the loop must take over: nothing is ready (only the loop blocks
 // in poll), the run is ending, or Step runs one turn at a time.
+//
+// A batch cut short by the periodic poll goes on, after the poll and the
+// due timers, to its end: the door is opened once per batch, so what it
+// lets in (up to doorBudget spawns or wake-ups) joins the ready queue no
+// faster than batches drain it, and a batch, never extended, always ends.
+// Opened every pollEvery resumptions, a Submit flood grew the ready queue
+// without bound and held a woken green thread behind it.
 func (h *Hub) schedule() *G {
 	for {
 		if g := h.nextInBatch(); g != nil {
@@ -26,6 +33,10 @@ func (h *Hub) schedule() *G {
 			return nil
 		}
 		h.periodicPoll()
+		if h.batch > 0 { // cut short by the periodic poll
+			h.fireTimers()
+			continue
+		}
 		h.openDoor()
 		h.stats.Turns++
 		h.fireTimers()

@@ -24,7 +24,15 @@
 // (Close, deadlines, socket options, Listen with a literal address) also
 // hub callbacks; LocalAddr, RemoteAddr and Addr any goroutine. Any other
 // caller gets an error that errors.Is hub.ErrOutside and nothing is
-// touched. Plain goroutines reach a Conn through Bridge.
+// touched. Plain goroutines reach a Conn through Bridge, which holds a
+// reference on the hub (hub.Hub.Ref) for each call in flight.
+//
+// The hub's lock rule applies to what is layered on a Conn: crypto/tls
+// holds sync.Mutex locks across reads and writes of the connection under
+// it, so two green threads of one hub contending for one tls.Conn can
+// freeze the hub's OS thread for good (see package hub). Give such a
+// connection to one green thread at a time, or guard it with a
+// greensync.Mutex.
 //
 // Serve (eventlet's serve) runs a handler in a green thread per accepted
 // connection, started by a SpawnFunc so a bounded pool can be plugged in.
