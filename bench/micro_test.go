@@ -218,6 +218,7 @@ func BenchmarkSpawnWait(b *testing.B) {
 }
 
 // BenchmarkSpawnN: spawn_n in batches of 1,000, letting each batch run.
+// Baseline: BenchmarkRawPullCreateRunStop (a coroutine made, run, ended).
 func BenchmarkSpawnN(b *testing.B) {
 	run(b, func(h *hub.Hub) error {
 		done := 0
@@ -240,7 +241,8 @@ func BenchmarkSpawnN(b *testing.B) {
 
 // BenchmarkSleep0: one green thread calling Yield with nothing else to run
 // and no file descriptor registered: the periodic poll is skipped, so the
-// op is a switch to the loop and back with no system call.
+// op is a switch to the loop and back with no system call. Baseline:
+// BenchmarkRawPullRoundTrip.
 func BenchmarkSleep0(b *testing.B) {
 	run(b, func(h *hub.Hub) error {
 		b.ReportAllocs()

@@ -188,6 +188,8 @@ func BenchmarkMutexLockUnlock(b *testing.B) {
 
 // BenchmarkCallFromGoroutine: a plain goroutine runs a function in a green
 // thread with greensync.Call and waits for its result; one op is one Call.
+// Baseline: BenchmarkRawGoSpawnJoin (a goroutine started and waited for),
+// the cost of handing work to another goroutine and back.
 func BenchmarkCallFromGoroutine(b *testing.B) {
 	b.ReportAllocs()
 	h := hub.New()
