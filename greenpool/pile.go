@@ -111,7 +111,7 @@ func (pl *Pile[T]) next() (v T, err error, more bool) {
 			}
 			g, err := pl.p.h.Raw().Green()
 			if err == nil {
-				err = waitOn(&pl.watchers, g, pileReason)
+				_, err = pl.watchers.Await(g, pileReason)
 			}
 			if err != nil {
 				return v, wrapOutside(err), false
@@ -288,7 +288,7 @@ func (pl *Pile[T]) feed(produce func(spawn func(func() (T, error)) bool)) error 
 func (pl *Pile[T]) admit(me *hub.G) (borrowed bool, err error) {
 	for {
 		for pl.finished >= pl.window() {
-			if err := waitOn(&pl.space, me, windowReason); err != nil {
+			if _, err := pl.space.Await(me, windowReason); err != nil {
 				return false, err
 			}
 		}

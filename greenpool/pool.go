@@ -236,7 +236,7 @@ func (p *Pool) WaitAll() error {
 		return ErrWaitInPool
 	}
 	for p.busy() {
-		if err := waitOn(&p.idle, cur, waitAllReason); err != nil {
+		if _, err := p.idle.Await(cur, waitAllReason); err != nil {
 			return err
 		}
 	}
@@ -273,7 +273,7 @@ func (p *Pool) Kill() error {
 	defer func() { p.killing-- }()
 	for _, g := range victims {
 		for !g.Dead() {
-			if err := waitOn(&p.idle, cur, killReason); err != nil {
+			if _, err := p.idle.Await(cur, killReason); err != nil {
 				return err
 			}
 		}
@@ -366,12 +366,4 @@ func (p *Pool) settled() {
 	if p.idle.Len() > 0 && (p.killing > 0 || !p.busy()) {
 		p.idle.WakeAll(struct{}{})
 	}
-}
-
-// waitOn parks g, the calling green thread, on q until a WakeAll, or until
-// it is interrupted (it returns the interruption's error then).
-func waitOn(q *hub.WaitQueue[struct{}], g *hub.G, why hub.Reason) error {
-	w := q.Push(g)
-	defer q.Release(w)
-	return q.Wait(w, why)
 }

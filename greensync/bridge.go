@@ -1,7 +1,6 @@
 package greensync
 
 import (
-	"errors"
 	"sync"
 	"sync/atomic"
 
@@ -86,20 +85,13 @@ func Go(h *hub.Hub, fn func()) error {
 	unref := h.Ref()
 	err := h.Submit(func() {
 		unref()
-		h.Raw().Spawn(func() error { fn(); return nil }, logPanic)
+		h.Raw().Spawn(func() error { fn(); return nil }, nil) // a panic goes to the hub's panic handler
 	})
 	if err != nil {
 		unref()
 		return wrapOp("go", err)
 	}
 	return nil
-}
-
-func logPanic(g *hub.G) {
-	var p *hub.PanicError
-	if errors.As(g.Err(), &p) {
-		g.Hub().Raw().Logger().Error("greensync: green thread panicked", "g", g.String(), "panic", p.Value, "stack", string(p.Stack))
-	}
 }
 
 // chanOp is one Recv or Send in flight: a helper goroutine does the

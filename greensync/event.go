@@ -63,12 +63,7 @@ func (e *Event[T]) Wait() (T, error) {
 	if err != nil {
 		return zero, err
 	}
-	w := e.waiters.Push(g)
-	defer e.waiters.Release(w)
-	if err := e.waiters.Wait(w, reasonEvent); err != nil {
-		return zero, err
-	}
-	return w.Item, w.Err
+	return e.waiters.Await(g, reasonEvent)
 }
 
 // WaitTimeout is Wait bounded by a Timeout of d: on expiry it returns an

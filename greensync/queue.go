@@ -236,9 +236,8 @@ func (q *queue[T]) join() error {
 	if err != nil {
 		return err
 	}
-	w := q.joiners.Push(g)
-	defer q.joiners.Release(w)
-	return q.joiners.Wait(w, reasonJoin)
+	_, err = q.joiners.Await(g, reasonJoin)
+	return err
 }
 
 // LightQueue is eventlet's LightQueue: a FIFO queue without task tracking

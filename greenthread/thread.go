@@ -3,7 +3,6 @@ package greenthread
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"runtime/debug"
 	"time"
 
@@ -141,17 +140,12 @@ func (t *Thread[T]) runLink(g *hub.G, fn func(*Thread[T])) {
 }
 
 // isKill reports whether v, a recovered panic value, is the hub's kill
-// signal, which unwinds a killed green thread. The hub does not export it
-// (nor a predicate for it), so it is recognised by its type's name.
+// signal, which unwinds a killed green thread: an error that errors.Is
+// hub.ErrKilled.
 func isKill(v any) bool {
-	if err, ok := v.(error); ok && errors.Is(err, hub.ErrKilled) {
-		return true
-	}
-	typ := reflect.TypeOf(v)
-	return typ != nil && typ.Name() == "killSignal" && typ.PkgPath() == hubPkg
+	err, ok := v.(error)
+	return ok && errors.Is(err, hub.ErrKilled)
 }
-
-var hubPkg = reflect.TypeFor[hub.G]().PkgPath()
 
 // G returns the hub's record of the green thread (nil if it could not be
 // created).
@@ -190,9 +184,8 @@ func (t *Thread[T]) wait() error {
 		t.seeded = true
 		t.waiters.Release(&t.first) // the first Push takes it: no allocation
 	}
-	w := t.waiters.Push(g)
-	defer t.waiters.Release(w)
-	return t.waiters.Wait(w, waitReason)
+	_, err = t.waiters.Await(g, waitReason)
+	return err
 }
 
 // Link arranges for fn to be called with t when t ends, on the ending

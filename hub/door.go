@@ -146,11 +146,12 @@ func (h *Hub) Submit(fn func()) error { return h.submit(doorItem{fn: fn}) }
 
 func (h *Hub) submit(it doorItem) error {
 	_, err := h.caller()
-	if !h.door.add(it, err != nil) {
+	foreign := err != nil // may wait for room, and must wake the poll
+	if !h.door.add(it, foreign) {
 		return ErrStopped
 	}
-	if err != nil {
-		h.wake()
+	if foreign {
+		h.wakePoller()
 	}
 	return nil
 }

@@ -89,6 +89,7 @@ type Stats struct {
 	Spawned    uint64 // green threads and greenlets created
 	Coroutines uint64 // coroutines created (the others were reused)
 	Submitted  uint64 // items taken from the door (Submit, SubmitReady)
+	Live       int    // green threads and greenlets alive now
 }
 
 // New returns a hub configured by opts. It holds no OS resources until Run.
@@ -110,4 +111,8 @@ func New(opts ...Option) *Hub {
 }
 
 // Stats returns the hub's counters. Hub thread only, or after Run returned.
-func (h *Hub) Stats() Stats { return h.stats }
+func (h *Hub) Stats() Stats {
+	s := h.stats
+	s.Live = h.live
+	return s
+}

@@ -332,6 +332,11 @@ func (h *Hub) wake() {
 	if _, err := h.caller(); err == nil {
 		return
 	}
+	h.wakePoller()
+}
+
+// wakePoller is wake for a caller known not to be on the hub's thread.
+func (h *Hub) wakePoller() {
 	if h.wakeSig.CompareAndSwap(0, 1) {
 		h.wakeMu.RLock()
 		if p := h.waker.Load(); p != nil {

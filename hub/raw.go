@@ -24,7 +24,7 @@ import (
 // greenlets (Spawn, NewGreenlet, Start, Switch, Throw, Kill, Yield, Sleep);
 // parking (Park, Ready, Token, ReadyToken, SubmitReady, Interrupt,
 // ClearInterrupt) and one FIFO wait queue built on them (WaitQueue);
-// timers with a saturating deadline (Deadline, DeadlineAt, ScheduleTimer,
+// timers with a saturating deadline (Deadline, ScheduleTimer,
 // CancelTimer, AfterFunc); file descriptors (Register); the failure policy
 // (ReportFailure) and the logger.
 type Raw struct{ h *Hub }
@@ -221,23 +221,14 @@ func (r Raw) ClearInterrupt(g *G, err error) bool {
 	return false
 }
 
-// Now returns the time on the hub's clock. Any goroutine may call it.
-func (r Raw) Now() time.Duration { return r.h.clock.Now() }
-
 // Deadline returns the time d from now on the hub's clock, saturating
 // instead of overflowing: a huge d (math.MaxInt64 as "never") is the end
 // of time, never a wrap into the past that fires at once. libuv's
 // uv_timer_start clamps the same way. Every deadline in greenhub is
-// computed here or by DeadlineAt. Any goroutine may call it.
+// computed here (a net.Conn deadline t as Deadline(time.Until(t))). Any
+// goroutine may call it.
 func (r Raw) Deadline(d time.Duration) time.Duration {
 	return saturatingAdd(r.h.clock.Now(), d)
-}
-
-// DeadlineAt converts a wall-clock time (a net.Conn deadline) to the hub's
-// clock, saturating as Deadline does: a time far in the future is the end
-// of time; one in the past is now or earlier. Any goroutine may call it.
-func (r Raw) DeadlineAt(t time.Time) time.Duration {
-	return saturatingAdd(r.h.clock.Now(), time.Until(t))
 }
 
 func saturatingAdd(now, d time.Duration) time.Duration {
@@ -250,7 +241,7 @@ func saturatingAdd(now, d time.Duration) time.Duration {
 	return now + d
 }
 
-// ScheduleTimer makes t fire at when on the hub's clock (see Now and
+// ScheduleTimer makes t fire at when on the hub's clock (see Hub.Now and
 // Deadline); t.F runs as a hub callback. A scheduled t is moved. Equal
 // deadlines fire in the order they were scheduled. It panics with
 // ErrOutside off the hub's thread.

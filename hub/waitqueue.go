@@ -129,6 +129,20 @@ func (q *WaitQueue[T]) Wait(w *Waiter[T], why Reason) error {
 	return nil
 }
 
+// Await is Push, Wait and Release for a wait whose grant carries nothing
+// that must be handed on if the waiter is killed (a wake-up for all, an
+// event's value): g, the calling green thread, waits at the back of q and
+// gets the waker's Item and Err, or the error that ended its wait.
+func (q *WaitQueue[T]) Await(g *G, why Reason) (T, error) {
+	w := q.Push(g)
+	defer q.Release(w)
+	if err := q.Wait(w, why); err != nil {
+		var zero T
+		return zero, err
+	}
+	return w.Item, w.Err
+}
+
 // Queued reports whether w is still in its queue: a waiter whose wait was
 // interrupted may Wait again if it is, and must Push again if it is not.
 func (w *Waiter[T]) Queued() bool { return w.queued }

@@ -171,8 +171,9 @@ func (fd *netFD) setDeadline(t time.Time, read, write bool) error {
 	past := false
 	if !t.IsZero() {
 		// Saturating: a time far in the future is the end of time.
-		when = fd.h.Raw().DeadlineAt(t)
-		past = when <= fd.h.Raw().Now()
+		d := time.Until(t)
+		past = d <= 0
+		when = fd.h.Raw().Deadline(d)
 	}
 	if read {
 		fd.arm(&fd.rtimer, &fd.rexp, t.IsZero(), past, when)

@@ -79,7 +79,7 @@ func (srv *Server) Serve(l *Listener) error {
 		if srv.Spawn != nil {
 			err = srv.Spawn(run)
 		} else {
-			_, err = srv.h.Raw().Spawn(func() error { run(); return nil }, logPanic)
+			_, err = srv.h.Raw().Spawn(func() error { run(); return nil }, nil) // a panic goes to the hub's panic handler
 		}
 		if err != nil {
 			srv.done(c)
@@ -88,13 +88,6 @@ func (srv *Server) Serve(l *Listener) error {
 			}
 			return err
 		}
-	}
-}
-
-func logPanic(g *hub.G) {
-	var p *hub.PanicError
-	if errors.As(g.Err(), &p) {
-		g.Hub().Raw().Logger().Error("netio: handler panicked", "g", g.String(), "panic", p.Value, "stack", string(p.Stack))
 	}
 }
 
@@ -142,14 +135,12 @@ func (srv *Server) Wait(d time.Duration) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	w := srv.waiters.Push(g)
-	defer srv.waiters.Release(w)
 	if d > 0 {
 		tok, _ := r.Token()
 		t := r.AfterFunc(d, func() { r.ReadyToken(tok, errWaitOver) })
 		defer r.CancelTimer(t)
 	}
-	err = srv.waiters.Wait(w, waitReason)
+	_, err = srv.waiters.Await(g, waitReason)
 	if err == errWaitOver {
 		err = nil
 	}

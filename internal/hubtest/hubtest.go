@@ -6,7 +6,6 @@ package hubtest
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -116,18 +115,4 @@ func MainErr(t testing.TB, main func(h *hub.Hub) error, opts ...hub.Option) (*hu
 	t.Helper()
 	h := hub.New(opts...)
 	return h, Run(t, h, func() error { return main(h) })
-}
-
-// Live returns how many green threads of h are alive, the caller included,
-// as h.Dump counts them. Hub thread only.
-func Live(h *hub.Hub) (int, error) {
-	var b strings.Builder
-	if err := h.Dump(&b); err != nil {
-		return 0, err
-	}
-	var n int
-	if _, err := fmt.Sscanf(b.String(), "hub: %d green threads", &n); err != nil {
-		return 0, fmt.Errorf("hubtest: cannot read the live count from the dump %q: %w", b.String(), err)
-	}
-	return n, nil
 }
