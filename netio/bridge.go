@@ -1,6 +1,7 @@
 package netio
 
 import (
+	"crypto/tls"
 	"net"
 	"sync"
 	"time"
@@ -20,10 +21,22 @@ import (
 //
 // Calls after the hub has stopped return an error that errors.Is
 // hub.ErrStopped.
-func Bridge(c *Conn) net.Conn { return &bridge{c: c} }
+func Bridge(c *Conn) net.Conn {
+	return &connBridge{bridge: bridge{h: c.fd.h, c: c}, conn: c}
+}
 
+// BridgeTLS is Bridge for a TLSConn: the returned net.Conn also has
+// CloseWrite and ConnectionState.
+func BridgeTLS(c *TLSConn) net.Conn {
+	return &tlsBridge{bridge: bridge{h: c.h, c: c}, conn: c}
+}
+
+// bridge forwards the net.Conn methods of c, a connection of h (a *Conn
+// or a *TLSConn): Read and Write in green threads, the rest as hub
+// callbacks.
 type bridge struct {
-	c   *Conn
+	h   *hub.Hub
+	c   net.Conn
 	rmu sync.Mutex
 	wmu sync.Mutex
 }
@@ -33,13 +46,13 @@ type result struct {
 	err error
 }
 
-// green runs op in a new green thread of c's hub and waits for it.
+// green runs op in a new green thread of the hub and waits for it.
 //
 // While the call is in flight the goroutine holds a reference on the hub
 // (hub.Hub.Ref): it will reach the hub, so the hub is not deadlocked for
 // want of anything else to wake.
 func (b *bridge) green(op func() (int, error)) (int, error) {
-	h := b.c.fd.h
+	h := b.h
 	defer h.Ref()()
 	done := make(chan result, 1)
 	err := h.Submit(func() {
@@ -66,9 +79,9 @@ func (b *bridge) green(op func() (int, error)) (int, error) {
 
 // callback runs f on the hub's thread as a hub callback and waits for it.
 func (b *bridge) callback(f func() error) error {
-	defer b.c.fd.h.Ref()()
+	defer b.h.Ref()()
 	done := make(chan error, 1)
-	if err := b.c.fd.h.Submit(func() { done <- f() }); err != nil {
+	if err := b.h.Submit(func() { done <- f() }); err != nil {
 		return err
 	}
 	return <-done
@@ -103,8 +116,28 @@ func (b *bridge) SetWriteDeadline(t time.Time) error {
 	return b.callback(func() error { return b.c.SetWriteDeadline(t) })
 }
 
+type connBridge struct {
+	bridge
+	conn *Conn
+}
+
 // CloseWrite half-closes the connection.
-func (b *bridge) CloseWrite() error { return b.callback(b.c.CloseWrite) }
+func (b *connBridge) CloseWrite() error { return b.callback(b.conn.CloseWrite) }
 
 // CloseRead shuts down the reading side.
-func (b *bridge) CloseRead() error { return b.callback(b.c.CloseRead) }
+func (b *connBridge) CloseRead() error { return b.callback(b.conn.CloseRead) }
+
+type tlsBridge struct {
+	bridge
+	conn *TLSConn
+}
+
+// CloseWrite sends close_notify (it may wait for the socket, so it runs in
+// a green thread).
+func (b *tlsBridge) CloseWrite() error {
+	_, err := b.green(func() (int, error) { return 0, b.conn.CloseWrite() })
+	return err
+}
+
+// ConnectionState is TLSConn.ConnectionState, which any goroutine may call.
+func (b *tlsBridge) ConnectionState() tls.ConnectionState { return b.conn.ConnectionState() }

@@ -154,6 +154,128 @@ func (c *Conn) write(b []byte, wait bool) (int, error) {
 	}
 }
 
+// The helpers below are for TLSConn, which must not park inside crypto/tls
+// (see tls.go): it reads and writes the socket without waiting, and waits
+// for readiness itself, outside tls, between its calls into tls.
+
+// readNow is Read that never parks: it returns errWouldBlock, at once and
+// without a system call, when the readiness hint says the socket is
+// drained (a short read or EAGAIN since the last edge) unless force is
+// set (a waker said to try), or when the read deadline has passed, as
+// the stdlib refuses a read past its deadline. The caller has checked
+// that it runs on the hub's thread.
+func (c *Conn) readNow(b []byte, force bool) (int, error) {
+	fd := &c.fd
+	for {
+		if fd.pfd.Closed() {
+			return 0, fd.opErr("read", net.ErrClosed)
+		}
+		if fd.rexp || !force && !fd.pfd.ReadReady() {
+			return 0, errWouldBlock
+		}
+		if len(b) == 0 {
+			return 0, nil
+		}
+		n, err := sysRead(fd.sysfd, b)
+		switch {
+		case err == nil && n > 0:
+			if n < len(b) && fd.sotype == unix.SOCK_STREAM && !fd.pfd.HungUp() {
+				fd.pfd.ClearReadReady()
+			}
+			return n, nil
+		case err == nil:
+			if fd.sotype == unix.SOCK_STREAM {
+				return 0, io.EOF
+			}
+			return 0, nil
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			fd.pfd.ClearReadReady()
+			return 0, errWouldBlock
+		default:
+			return 0, fd.opErr("read", err)
+		}
+	}
+}
+
+// waitReadable parks the calling green thread until a read may find data,
+// after readNow found none. It fails with the read deadline, Close or a
+// waker's error, as Read does; nil means "read now, even if the hint is
+// clear".
+func (c *Conn) waitReadable() error {
+	fd := &c.fd
+	for {
+		if fd.pfd.Closed() {
+			return fd.opErr("read", net.ErrClosed)
+		}
+		if fd.rexp {
+			return fd.opErr("read", os.ErrDeadlineExceeded)
+		}
+		ready, err := fd.waitRead()
+		if err != nil {
+			return fd.opErr("read", err)
+		}
+		if ready {
+			return nil
+		}
+	}
+}
+
+// writeNow writes what the kernel takes of b now and never parks, from a
+// green thread or a hub callback (the caller has checked): a count short
+// of len(b) with a nil error means the buffer is full. Unlike TryWrite it
+// ignores the write deadline: TLSConn checks it before it hands data to
+// tls, and what tls has encrypted must go out whole. force is as for
+// readNow.
+func (c *Conn) writeNow(b []byte, force bool) (int, error) {
+	fd := &c.fd
+	nn := 0
+	for nn < len(b) {
+		if fd.pfd.Closed() {
+			return nn, fd.opErr("write", net.ErrClosed)
+		}
+		if !force && !fd.pfd.WriteReady() {
+			return nn, nil
+		}
+		force = false
+		n, err := sysWrite(fd.sysfd, b[nn:])
+		if n > 0 {
+			nn += n
+		}
+		switch err {
+		case nil, unix.EINTR:
+		case unix.EAGAIN:
+			fd.pfd.ClearWriteReady()
+			return nn, nil
+		default:
+			return nn, fd.opErr("write", err)
+		}
+	}
+	return nn, nil
+}
+
+// waitWritable is waitReadable for writability, after writeNow found the
+// buffer full.
+func (c *Conn) waitWritable() error {
+	fd := &c.fd
+	for {
+		if fd.pfd.Closed() {
+			return fd.opErr("write", net.ErrClosed)
+		}
+		if fd.wexp {
+			return fd.opErr("write", os.ErrDeadlineExceeded)
+		}
+		ready, err := fd.waitWrite()
+		if err != nil {
+			return fd.opErr("write", err)
+		}
+		if ready {
+			return nil
+		}
+	}
+}
+
 // Close closes the connection. Green threads parked in Read or Write wake
 // with net.ErrClosed. Closing twice returns an error that errors.Is
 // net.ErrClosed. Hub thread only.

@@ -24,15 +24,21 @@
 // (Close, deadlines, socket options, Listen with a literal address) also
 // hub callbacks; LocalAddr, RemoteAddr and Addr any goroutine. Any other
 // caller gets an error that errors.Is hub.ErrOutside and nothing is
-// touched. Plain goroutines reach a Conn through Bridge, which holds a
-// reference on the hub (hub.Hub.Ref) for each call in flight.
+// touched. TLSConn follows the same rule. Plain goroutines reach a Conn
+// through Bridge (a TLSConn through BridgeTLS), which holds a reference
+// on the hub (hub.Hub.Ref) for each call in flight.
 //
 // The hub's lock rule applies to what is layered on a Conn: crypto/tls
 // holds sync.Mutex locks across reads and writes of the connection under
-// it, so two green threads of one hub contending for one tls.Conn can
-// freeze the hub's OS thread for good (see package hub). Give such a
-// connection to one green thread at a time, or guard it with a
-// greensync.Mutex.
+// it, so a tls.Conn made directly over a Conn freezes the hub's OS thread
+// for good as soon as two green threads contend for it (a Write while a
+// Read is parked in the handshake, a Close while a Write is parked; see
+// package hub). TLSConn is the safe way to layer TLS (eventlet's
+// wrap_ssl): TLSServer, TLSClient and DialTLS run crypto/tls over a
+// transport that never parks once the handshake is over, and park outside
+// tls, behind greensync locks, so readers, a writer and Close may meet on
+// one connection. Other libraries that hold Go locks across I/O need the
+// same care: one green thread at a time, or a greensync.Mutex.
 //
 // Serve (eventlet's serve) runs a handler in a green thread per accepted
 // connection, started by a SpawnFunc so a bounded pool can be plugged in.

@@ -12,15 +12,34 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 )
 
-// charts draws the SVG charts into dir: throughput, server CPU per message
-// and p99 latency as bars grouped by workload, and RSS per idle connection.
+// charts draws the SVG charts into dir: for the echo comparison
+// throughput, server CPU per message and p99 latency as bars grouped by
+// workload, and RSS per idle connection; for the HTTP comparison
+// throughput, p99 latency and server CPU per request, grouped by
+// connection count.
 func (r *report) charts(dir string) error {
+	if err := r.echoCharts(dir); err != nil {
+		return err
+	}
+	return r.httpCharts(dir)
+}
+
+func (r *report) echoCharts(dir string) error {
 	names := r.ran()
 	if len(names) == 0 {
 		return nil
 	}
+	var labels []string
+	for _, w := range r.Workloads {
+		labels = append(labels, w.String())
+	}
 	metric := func(file, title, ylabel string, value func(*cell) float64) error {
-		return r.groupedBars(filepath.Join(dir, file), title, ylabel, names, value)
+		return groupedBars(filepath.Join(dir, file), title, ylabel, labels, names, func(name string, group int) (float64, bool) {
+			if c := r.cell(name, r.Workloads[group]); c != nil {
+				return value(c), true
+			}
+			return 0, false
+		})
 	}
 	if err := metric("throughput.svg", "Echo throughput (higher is better)", "messages per second",
 		func(c *cell) float64 { return c.Result.MsgsPerSec }); err != nil {
@@ -40,9 +59,39 @@ func (r *report) charts(dir string) error {
 	return nil
 }
 
-// groupedBars draws one group of bars per workload, one bar per server.
-// A failed or missing measurement is drawn as no bar.
-func (r *report) groupedBars(file, title, ylabel string, names []string, value func(*cell) float64) error {
+func (r *report) httpCharts(dir string) error {
+	names := r.httpRan()
+	if len(names) == 0 || len(r.HTTPConns) == 0 {
+		return nil
+	}
+	var labels []string
+	for _, n := range r.HTTPConns {
+		labels = append(labels, "GET /hello, "+groupThousands(n)+" conns")
+	}
+	metric := func(file, title, ylabel string, value func(*httpCell) float64) error {
+		return groupedBars(filepath.Join(dir, file), title, ylabel, labels, names, func(name string, group int) (float64, bool) {
+			if c := r.httpCell(name, r.HTTPConns[group]); c != nil {
+				return value(c), true
+			}
+			return 0, false
+		})
+	}
+	if err := metric("http_throughput.svg", "HTTP throughput (higher is better)", "requests per second",
+		func(c *httpCell) float64 { return c.Wrk.ReqPerSec }); err != nil {
+		return err
+	}
+	if err := metric("http_latency_p99.svg", "HTTP p99 latency (lower is better)", "milliseconds",
+		func(c *httpCell) float64 { return float64(c.Wrk.P99) / 1e6 }); err != nil {
+		return err
+	}
+	return metric("http_cpu_per_req.svg", "Server CPU per HTTP request (lower is better)", "µs of user+system CPU",
+		func(c *httpCell) float64 { return cpuPerReq(c) / 1e3 })
+}
+
+// groupedBars draws one group of bars per label, one bar per server;
+// value returns the bar of a server in a group, or false for a failed or
+// missing measurement, drawn as no bar.
+func groupedBars(file, title, ylabel string, labels, names []string, value func(name string, group int) (float64, bool)) error {
 	p := plot.New()
 	p.Title.Text = title
 	p.Y.Label.Text = ylabel
@@ -50,19 +99,15 @@ func (r *report) groupedBars(file, title, ylabel string, names []string, value f
 	p.Legend.Top = true
 	p.Legend.Left = false
 	p.Add(plotter.NewGrid())
-	var labels []string
-	for _, w := range r.Workloads {
-		labels = append(labels, w.String())
-	}
 	// Bars of one group fill 80% of the space between group centres.
-	plotWidth := chartWidth(len(r.Workloads)) - vg.Inch
-	width := 0.8 * plotWidth / vg.Length(len(r.Workloads)*len(names))
+	plotWidth := chartWidth(len(labels)) - vg.Inch
+	width := 0.8 * plotWidth / vg.Length(len(labels)*len(names))
 	top := 0.0
 	for i, name := range names {
-		vs := make(plotter.Values, len(r.Workloads))
-		for j, w := range r.Workloads {
-			if c := r.cell(name, w); c != nil {
-				vs[j] = value(c)
+		vs := make(plotter.Values, len(labels))
+		for j := range labels {
+			if v, ok := value(name, j); ok {
+				vs[j] = v
 				top = max(top, vs[j])
 			}
 		}
@@ -80,7 +125,7 @@ func (r *report) groupedBars(file, title, ylabel string, names []string, value f
 	p.X.Min, p.X.Max = -0.5, float64(len(labels))-0.5
 	p.Y.Max = 1.35 * top // room for the legend
 	p.Y.Tick.Marker = readableTicks{}
-	return save(p, file, chartWidth(len(r.Workloads)))
+	return save(p, file, chartWidth(len(labels)))
 }
 
 // chartWidth is the width of a chart with n groups of bars.

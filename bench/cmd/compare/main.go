@@ -1,25 +1,38 @@
-// Command compare runs greenhub's echo server and its peers side by side
-// under the same load and writes the results as a Markdown table and SVG
-// charts.
+// Command compare runs greenhub's servers and their peers side by side
+// under the same load and writes the results as Markdown tables and SVG
+// charts. It has two modes (-mode echo|http|all, default all):
+//
+//   - echo: greenhub's echo server against gnet, stdlib net, eventlet and
+//     gevent, driven by bench/cmd/loadgen;
+//   - http: greenhub's greenhttp (examples/hello) against net/http,
+//     eventlet.wsgi and gevent.pywsgi, driven by wrk with GET /hello over
+//     keep-alive connections.
 //
 // From the module root:
 //
-//	go run ./bench/cmd/compare            # full run, ~8 min, writes docs/performance/
-//	go run ./bench/cmd/compare -quick     # CI smoke, < 1 min, writes to a temp dir
+//	go run ./bench/cmd/compare              # full run, ~11 min, writes docs/performance/
+//	go run ./bench/cmd/compare -quick       # CI smoke, ~1 min, writes to a temp dir
+//	go run ./bench/cmd/compare -mode http -out /tmp/http   # HTTP only, ~4 min
 //
 // It builds bench/cmd/loadgen and the Go servers (examples/echo,
-// bench/peers/gnetecho, bench/peers/stdecho) into a temporary directory,
-// checks that /usr/bin/python3 can import eventlet and gevent for the
-// Python servers (bench/peers/*.py; skipped with a note otherwise), then,
-// for each server in turn: starts it on a free loopback port, waits until
-// it accepts, runs loadgen as a subprocess at each workload while sampling
-// the server's CPU time (/proc/PID/stat) over loadgen's measured window and
-// its RSS (/proc/PID/status) at the end, stops it, and starts it afresh to
-// measure the RSS added by many idle connections. The workloads are run in
-// several rounds over all servers and each cell reports its median round. Every process it starts
-// is in its own process group and is stopped on every way out, Ctrl-C
-// included; an interrupted run writes nothing. It exits 1 if any
-// measurement failed (the outputs are written regardless), 2 on bad flags.
+// bench/peers/gnetecho, bench/peers/stdecho; examples/hello,
+// bench/peers/stdhttp) into a temporary directory, checks that
+// /usr/bin/python3 can import eventlet and gevent for the Python servers
+// (bench/peers/*.py; skipped with a note otherwise), then, for each server
+// in turn: starts it on a free loopback port, waits until it accepts, runs
+// the load generator as a subprocess at each workload while sampling the
+// server's CPU time (/proc/PID/stat) over the measured window and its RSS
+// (/proc/PID/status) at the end, and stops it. The echo mode then starts
+// each server afresh to measure the RSS added by many idle connections.
+// The HTTP mode first checks the routes every HTTP server serves (GET
+// /hello, POST /echo, GET /stream?n=3) with a net/http client, and needs
+// wrk: when it is not on PATH, compare installs Debian's wrk with apt-get
+// if it runs as root, and otherwise skips the HTTP mode with a note. The
+// workloads are run in several rounds over all servers and each cell
+// reports its median round. Every process it starts is in its own process
+// group and is stopped on every way out, Ctrl-C included; an interrupted
+// run writes nothing. It exits 1 if any measurement failed (the outputs are
+// written regardless), 2 on bad flags.
 package main
 
 import (
@@ -33,6 +46,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -44,6 +58,7 @@ func main() {
 }
 
 type options struct {
+	mode      string // "echo", "http" or "all"
 	quick     bool
 	out       string
 	filter    string
@@ -56,17 +71,25 @@ type options struct {
 	loadgenMP int
 	rounds    int
 	render    string
+	httpConns []int  // wrk's -c of each HTTP workload
+	wrk       string // the wrk binary
 }
+
+// echo and http report whether the mode includes the echo and the HTTP
+// comparison.
+func (o *options) echo() bool { return o.mode == "echo" || o.mode == "all" }
+func (o *options) http() bool { return o.mode == "http" || o.mode == "all" }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.BoolVar(&o.quick, "quick", false, "smoke mode: short windows, two workloads, 1,000 idle connections, output to a temp dir")
+	fs.StringVar(&o.mode, "mode", "all", "what to compare: echo (the echo servers), http (the HTTP servers) or all")
+	fs.BoolVar(&o.quick, "quick", false, "smoke mode: short windows, two echo workloads, 1,000 idle connections, HTTP at 100 connections only, output to a temp dir")
 	fs.StringVar(&o.out, "out", "", "output `dir` (default docs/performance under the module root; a temp dir with -quick)")
 	fs.StringVar(&o.filter, "servers", "", "comma-separated server name `prefixes` to run (default all)")
-	fs.DurationVar(&o.warmup, "warmup", 0, "warm-up per workload (default 1s; 300ms with -quick)")
-	fs.DurationVar(&o.duration, "duration", 0, "measured window per workload (default 5s; 1s with -quick)")
+	fs.DurationVar(&o.warmup, "warmup", 0, "warm-up per workload (default 1s; 300ms with -quick; wrk's rounded up to whole seconds)")
+	fs.DurationVar(&o.duration, "duration", 0, "measured window per workload (default 5s; 1s with -quick; wrk's rounded up to whole seconds)")
 	fs.IntVar(&o.idleConns, "idle", 0, "idle connections for the memory test (default 10000; 1000 with -quick; -1 skips it)")
 	wl := fs.String("workloads", "", "comma-separated `CONNSxSIZE[xINFLIGHT]` list (default 100x64,1000x64,100x4096; 100x64,100x4096 with -quick)")
 	fs.StringVar(&o.python, "python", "/usr/bin/python3", "Python interpreter for the eventlet and gevent servers")
@@ -74,6 +97,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.loadgenMP, "loadgen-procs", 0, "GOMAXPROCS for loadgen (0 = its default)")
 	fs.StringVar(&o.render, "render", "", "measure nothing: re-render the tables and charts from an earlier `results.json` (into -out, default its directory)")
 	fs.IntVar(&o.rounds, "rounds", 0, "rounds over all servers; each cell reports its median round (default 3; 1 with -quick)")
+	hc := fs.String("http-conns", "", "comma-separated wrk connection `counts` for the HTTP mode (default 100,1000; 100 with -quick)")
+	fs.StringVar(&o.wrk, "wrk", "wrk", "the wrk `binary` for the HTTP mode")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -112,6 +137,20 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if o.workloads, err = parseWorkloads(*wl); err != nil {
 		return nil, err
 	}
+	if *hc == "" {
+		*hc = "100,1000"
+		if o.quick {
+			*hc = "100"
+		}
+	}
+	if o.httpConns, err = parseCounts(*hc); err != nil {
+		return nil, fmt.Errorf("-http-conns: %w", err)
+	}
+	switch o.mode {
+	case "echo", "http", "all":
+	default:
+		return nil, fmt.Errorf("-mode %q: want echo, http or all", o.mode)
+	}
 	if o.warmup < 0 || o.duration <= 0 || o.cpus < 1 || o.rounds < 1 {
 		return nil, errors.New("need -warmup >= 0, -duration > 0, -cpus >= 1, -rounds >= 1")
 	}
@@ -140,6 +179,19 @@ func parseWorkloads(s string) ([]workload, error) {
 	return ws, nil
 }
 
+// parseCounts parses "100,1000".
+func parseCounts(s string) ([]int, error) {
+	var ns []int
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || v < 1 {
+			return nil, fmt.Errorf("%q is not a positive number", f)
+		}
+		ns = append(ns, v)
+	}
+	return ns, nil
+}
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	o, err := parseFlags(args, stderr)
 	if err != nil {
@@ -156,6 +208,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer stopAll()
 
 	rep, err := compare(ctx, o, stderr)
+	var skip *skipError
+	if errors.As(err, &skip) {
+		// Nothing to measure (-mode http without wrk): -quick, CI's run,
+		// passes with the note; otherwise it is a failure.
+		fmt.Fprintf(stderr, "compare: %v; nothing written\n", err)
+		if o.quick {
+			return 0
+		}
+		return 1
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "compare:", err)
 		return 1
@@ -192,6 +254,9 @@ func render(o *options, stdout, stderr io.Writer) int {
 	}
 	if len(rep.Runs) > 0 {
 		rep.aggregate()
+	}
+	if len(rep.HTTPRuns) > 0 {
+		rep.aggregateHTTP()
 	}
 	if o.out == "" {
 		o.out = filepath.Dir(o.render)
@@ -230,19 +295,53 @@ func compare(ctx context.Context, o *options, log io.Writer) (*report, error) {
 	defer os.RemoveAll(tmp)
 	scrub = strings.NewReplacer(tmp, "$BUILD", root+string(filepath.Separator), "", root, ".")
 
-	logf("building loadgen and servers")
-	lg, err := goBuild(ctx, root, tmp, "./bench/cmd/loadgen")
-	if err != nil {
-		return nil, err
+	var ss, hs []*server
+	if o.echo() {
+		ss = selectServers(servers(o.cpus), o.filter)
 	}
-	ss := selectServers(servers(o.cpus), o.filter)
-	if len(ss) == 0 {
+	if o.http() {
+		hs = selectServers(httpServers(o.cpus), o.filter)
+	}
+	if len(ss)+len(hs) == 0 {
 		return nil, fmt.Errorf("no server matches -servers %q", o.filter)
 	}
-	prepare(ctx, root, tmp, o.python, ss)
+	if o.mode == "all" && o.filter != "" && (len(ss) == 0 || len(hs) == 0) {
+		part := "echo"
+		if len(hs) == 0 {
+			part = "HTTP"
+		}
+		logf("no %s server matches -servers %q; the %s comparison is skipped", part, o.filter, part)
+	}
+	// wrk is looked for (and installed) first, so that a run does not
+	// find it missing only after the echo comparison's minutes.
+	var wrk, httpSkip string
+	if len(hs) > 0 {
+		if wrk, err = findWrk(ctx, o.wrk, log); err != nil {
+			httpSkip = err.Error()
+			if len(ss) == 0 {
+				return nil, &skipError{"HTTP mode skipped: " + httpSkip}
+			}
+			logf("HTTP mode skipped: %s", httpSkip)
+			hs = nil
+		}
+	}
 
-	rep := newReport(o, ss)
-	if o.idleConns > 0 {
+	var lg string
+	if len(ss) > 0 {
+		logf("building loadgen and servers")
+		if lg, err = goBuild(ctx, root, tmp, "./bench/cmd/loadgen"); err != nil {
+			return nil, err
+		}
+		prepare(ctx, root, tmp, o.python, ss)
+	}
+	if len(hs) > 0 {
+		logf("building the HTTP servers")
+		prepare(ctx, root, tmp, o.python, hs)
+	}
+
+	rep := newReport(o, ss, hs)
+	rep.HTTPSkip = httpSkip
+	if len(ss) > 0 && o.idleConns > 0 {
 		lim, err := raiseNofile()
 		if err != nil {
 			rep.note("could not raise RLIMIT_NOFILE: %v", err)
@@ -253,34 +352,27 @@ func compare(ctx context.Context, o *options, log io.Writer) (*report, error) {
 			rep.IdleConns = o.idleConns
 		}
 	}
+	if len(hs) > 0 {
+		rep.WrkVersion = wrkVersion(ctx, wrk)
+		// wrk and the servers need a descriptor per connection.
+		if lim, err := raiseNofile(); err != nil {
+			rep.note("could not raise RLIMIT_NOFILE: %v", err)
+		} else if need := uint64(slices.Max(o.httpConns)) + 256; lim < need {
+			rep.note("RLIMIT_NOFILE is %d, too low for %d HTTP connections", lim, need-256)
+		}
+	}
 	var lgEnv []string
 	if o.loadgenMP > 0 {
 		lgEnv = append(lgEnv, fmt.Sprintf("GOMAXPROCS=%d", o.loadgenMP))
 	}
 
-	// Rounds go over every server in turn, so that a slow spell of a
-	// shared machine hits all servers alike rather than one.
-	for round := 1; round <= o.rounds && ctx.Err() == nil; round++ {
-		for _, s := range ss {
-			if ctx.Err() != nil {
-				break
-			}
-			if s.skip != "" {
-				if round == 1 {
-					logf("skipping %s: %s", s.Name, s.skip)
-				}
-				continue
-			}
-			if o.rounds > 1 {
-				logf("round %d/%d: %s", round, o.rounds, s.Name)
-			}
-			cs := measureServer(ctx, s, root, lg, o, lgEnv, rep, logf)
-			for i := range cs {
-				cs[i].Round = round
-			}
-			rep.Runs = append(rep.Runs, cs...)
+	inRounds(ctx, o.rounds, ss, "", logf, func(s *server, round int) {
+		cs := measureServer(ctx, s, root, lg, o, lgEnv, rep, logf)
+		for i := range cs {
+			cs[i].Round = round
 		}
-	}
+		rep.Runs = append(rep.Runs, cs...)
+	})
 	for _, s := range ss {
 		if o.idleConns > 0 && ctx.Err() == nil && s.skip == "" {
 			id := measureServerIdle(ctx, s, root, o.idleConns, rep)
@@ -292,10 +384,49 @@ func compare(ctx context.Context, o *options, log io.Writer) (*report, error) {
 			rep.Idle = append(rep.Idle, id)
 		}
 	}
+	// The HTTP comparison comes last: the echo servers' idle test above
+	// needs no wrk, and a run without it has its echo results complete.
+	inRounds(ctx, o.rounds, hs, "HTTP ", logf, func(s *server, round int) {
+		cs := measureHTTPServer(ctx, s, root, wrk, o, rep, logf)
+		for i := range cs {
+			cs[i].Round = round
+		}
+		rep.HTTPRuns = append(rep.HTTPRuns, cs...)
+	})
 	rep.aggregate()
+	rep.aggregateHTTP()
 	rep.Finished = time.Now().UTC()
 	return rep, nil
 }
+
+// inRounds calls measure for each server that is not skipped, round after
+// round. Rounds go over every server in turn, so that a slow spell of a
+// shared machine hits all servers alike rather than one.
+func inRounds(ctx context.Context, rounds int, ss []*server, what string, logf func(string, ...any),
+	measure func(s *server, round int)) {
+	for round := 1; round <= rounds && ctx.Err() == nil; round++ {
+		for _, s := range ss {
+			if ctx.Err() != nil {
+				break
+			}
+			if s.skip != "" {
+				if round == 1 {
+					logf("skipping %s: %s", s.Name, s.skip)
+				}
+				continue
+			}
+			if rounds > 1 {
+				logf("%sround %d/%d: %s", what, round, rounds, s.Name)
+			}
+			measure(s, round)
+		}
+	}
+}
+
+// skipError says that compare had nothing it could measure, and why.
+type skipError struct{ why string }
+
+func (e *skipError) Error() string { return e.why }
 
 // measureServer runs every workload against one fresh instance of s.
 func measureServer(ctx context.Context, s *server, root, lg string, o *options, lgEnv []string, rep *report,

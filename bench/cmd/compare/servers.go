@@ -11,7 +11,8 @@ import (
 	"time"
 )
 
-// A server is one echo server of the comparison.
+// A server is one server of the comparison: an echo server, or an HTTP
+// server of the HTTP mode.
 type server struct {
 	Name string // as in the tables and charts
 	Desc string // one line for the table's legend
@@ -21,6 +22,9 @@ type server struct {
 	script string
 	args   []string // after "-addr ADDR"
 	env    []string
+	// module is what a Python server needs to import; by default the
+	// name's part before its first "-".
+	module string
 
 	bin  string // built binary, or the Python interpreter
 	skip string // why it is skipped, if it is
@@ -125,9 +129,13 @@ func prepare(ctx context.Context, root, dir, python string, ss []*server) {
 			built[s.pkg] = bin
 			s.bin = bin
 		case s.script != "":
-			mod := strings.SplitN(s.Name, "-", 2)[0]
+			mod := s.module
+			if mod == "" {
+				mod = strings.SplitN(s.Name, "-", 2)[0]
+			}
 			if err := pythonHas(ctx, python, mod); err != nil {
-				s.skip = fmt.Sprintf("%s cannot import %s (Debian: apt-get install python3-%s): %v", python, mod, mod, err)
+				deb := "python3-" + strings.SplitN(mod, ".", 2)[0]
+				s.skip = fmt.Sprintf("%s cannot import %s (Debian: apt-get install %s): %v", python, mod, deb, err)
 				continue
 			}
 			s.bin = python

@@ -1,0 +1,36 @@
+package service
+
+import "time"
+
+// forkThrottle is oslo's _start_child throttle for one service's workers:
+// it keeps the times of the last workers+1 forks, and before a fork, when
+// it holds workers+1 of them and the oldest is less than workers seconds
+// old, the fork waits a second first. Workers start at once (the first
+// workers+1 forks are free), and a worker that dies as soon as it starts
+// is respawned about once a second rather than in a tight loop.
+type forkThrottle struct {
+	workers int
+	times   []time.Time // the last workers+1 forks, oldest first
+}
+
+// throttlePause is how long a fork waits when the throttle holds it back
+// (oslo's time.sleep(1)).
+const throttlePause = time.Second
+
+// delay returns how long the fork about to happen at now must wait: 0 or
+// throttlePause. After the wait the fork happens without looking again,
+// as oslo's does after its sleep.
+func (t *forkThrottle) delay(now time.Time) time.Duration {
+	if len(t.times) > t.workers && now.Sub(t.times[0]) < time.Duration(t.workers)*time.Second {
+		return throttlePause
+	}
+	return 0
+}
+
+// record notes a fork at now.
+func (t *forkThrottle) record(now time.Time) {
+	if len(t.times) > t.workers {
+		t.times = append(t.times[:0], t.times[1:]...)
+	}
+	t.times = append(t.times, now)
+}
