@@ -18,6 +18,11 @@
 //		return srv.Serve(l)
 //	})
 //
+// When main returns, Run kills the green threads left, requests in flight
+// included: a program that drains on a signal lets Serve return
+// (ErrServerClosed, at once) and then waits in main for Shutdown to finish,
+// as examples/hello does.
+//
 // Requests are parsed by the standard library (http.ReadRequest on a
 // bufio.Reader over the green connection); responses carry a Content-Length
 // when the handler's whole body fits the first chunk buffer and are chunked
@@ -52,7 +57,10 @@
 // its headers a byte at a time (slowloris) is cut off. A request with both
 // Content-Length and Transfer-Encoding is rejected with 400 and the connection
 // closed (RFC 9112 §6.1; net/http keeps it open), as are differing
-// Content-Lengths and malformed chunk sizes. A handler panic gets a 500 if
+// Content-Lengths, malformed chunk sizes, a transfer coding other than
+// chunked, and an HTTP/1.0 request with a Transfer-Encoding (RFC 9112 §6.3;
+// net/http frames it by its Content-Length). Versions other than HTTP/1.x get
+// 505. A handler panic gets a 500 if
 // nothing was written yet, closes the connection and is logged with its
 // stack; http.ErrAbortHandler closes the connection silently.
 //

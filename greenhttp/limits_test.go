@@ -210,11 +210,11 @@ func TestSlowloris(t *testing.T) {
 // accept, not from the first byte.
 func TestSlowlorisLate(t *testing.T) {
 	t.Parallel()
-	const timeout = 600 * time.Millisecond
+	const timeout = time.Second
 	s := serve(t, &Server{ReadHeaderTimeout: timeout, ErrorLog: discardLog, Handler: okHandler})
 	start := time.Now()
 	c := s.dial(t)
-	time.Sleep(400 * time.Millisecond) // the client waits before its first byte
+	time.Sleep(800 * time.Millisecond) // the client waits before its first byte
 	write(t, c, "G")
 	go func() {
 		for range 20 {
@@ -225,7 +225,7 @@ func TestSlowlorisLate(t *testing.T) {
 		}
 	}()
 	io.Copy(io.Discard, c)
-	if d := time.Since(start); d > timeout+250*time.Millisecond {
+	if d := time.Since(start); d > timeout+500*time.Millisecond {
 		t.Fatalf("closed %v after the accept, want about %v", d, timeout)
 	}
 }

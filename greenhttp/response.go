@@ -217,13 +217,16 @@ func (w *response) Write(p []byte) (int, error) {
 		w.buf = append(w.buf, p...)
 		return n, nil
 	}
-	if !w.committed {
-		w.commit(false)
-	}
-	if len(w.buf) > 0 {
+	if len(w.buf) > 0 || !w.committed {
+		// Fill the buffer first: the first chunk is a full one, and a
+		// Content-Type sniffed at commit sees the body's first bytes even
+		// when they come in one big write.
 		k := cap(w.buf) - len(w.buf)
 		w.buf = append(w.buf, p[:k]...)
 		p = p[k:]
+		if !w.committed {
+			w.commit(false)
+		}
 		w.emit(w.buf)
 		w.buf = w.buf[:0]
 	}

@@ -137,7 +137,7 @@ func fdCount(t *testing.T) int {
 // TestFDsFlat: 10,000 connect/request/close cycles leave no descriptor
 // behind, whichever side closes.
 func TestFDsFlat(t *testing.T) {
-	s := serve(t, &Server{Handler: okHandler})
+	s, _ := serveOn(t, hub.New(), &Server{Handler: okHandler})
 	cycle := func(i int) error {
 		c, err := net.DialTimeout("tcp", s.addr, wait)
 		if err != nil {

@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/net/websocket"
 
+	"github.com/greenhub/greenhub/greenpool"
 	"github.com/greenhub/greenhub/greensync"
 	"github.com/greenhub/greenhub/hub"
 )
@@ -984,4 +985,223 @@ func TestIdleTimeout(t *testing.T) {
 	if d := time.Since(start); d < 150*time.Millisecond || d > 3*time.Second {
 		t.Fatalf("closed after %v, want about 200ms", d)
 	}
+}
+
+// TestWatcherKeepsNextRequest: a handler that waits on its context has the
+// connection watched; the next request's first byte, read by the watcher,
+// is not lost.
+func TestWatcherKeepsNextRequest(t *testing.T) {
+	h := hub.New()
+	watching := make(chan struct{}, 10)
+	s, _ := serveOn(t, h, &Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 50*time.Millisecond) // starts the watcher
+		defer cancel()
+		watching <- struct{}{}
+		greensync.WaitContext(h, ctx)
+		if r.Context().Err() != nil {
+			t.Errorf("%s: the request's context ended: %v", r.URL.Path, context.Cause(r.Context()))
+		}
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "%s %s", r.URL.Path, b)
+	})})
+	c := s.dial(t)
+	br := bufio.NewReader(c)
+	reqs := []string{
+		"GET /1 HTTP/1.1\r\nHost: x\r\n\r\n",
+		"POST /2 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
+		"POST /3 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\ndef\r\n0\r\n\r\n",
+		"GET /4 HTTP/1.1\r\nHost: x\r\n\r\n",
+	}
+	write(t, c, reqs[0])
+	for i := range reqs {
+		recv(t, watching, "the handler")
+		if i+1 < len(reqs) {
+			write(t, c, reqs[i+1]) // while the watcher reads the socket
+		}
+	}
+	for _, want := range []string{"/1 ", "/2 abc", "/3 def", "/4 "} {
+		if resp, body := readResponse(t, br, "GET"); body != want {
+			t.Fatalf("%s %q, want %q", resp.Status, body, want)
+		}
+	}
+}
+
+// TestPool: the pool bounds the connections served at once; Accept waits for
+// a slot, and Close ends a Serve that waits.
+func TestPool(t *testing.T) {
+	h := hub.New()
+	s, serveErr := serveOn(t, h, &Server{Pool: greenpool.New(h, 1), Handler: okHandler})
+	_, _, first, firstBR := roundTrip(t, s, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", "GET")
+	second := s.dial(t)
+	write(t, second, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	second.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if n, err := second.Read(make([]byte, 1)); n > 0 || !isTimeout(err) {
+		t.Fatalf("a second connection served by a pool of 1: %d, %v", n, err)
+	}
+	second.SetReadDeadline(time.Now().Add(wait))
+	first.Close() // frees the slot
+	secondBR := bufio.NewReader(second)
+	if _, body := readResponse(t, secondBR, "GET"); body != "ok" {
+		t.Fatal(body)
+	}
+	_ = firstBR
+	// The pool is full again; Serve waits for a slot and Close ends it.
+	third := s.dial(t)
+	write(t, third, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	if err := s.srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := recv(t, serveErr, "Serve"); !errors.Is(err, ErrServerClosed) {
+		t.Fatal(err)
+	}
+	expectClosed(t, second, secondBR)
+}
+
+func TestBaseContext(t *testing.T) {
+	type key struct{}
+	got := make(chan any, 1)
+	s := serve(t, &Server{
+		BaseContext: func(l net.Listener) context.Context {
+			return context.WithValue(context.Background(), key{}, l.Addr().String())
+		},
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got <- r.Context().Value(key{}) }),
+	})
+	get(t, client(t), s.url)
+	if v := recv(t, got, "the handler"); v != s.addr {
+		t.Fatalf("context value %v, want %s", v, s.addr)
+	}
+}
+
+func TestTimeouts(t *testing.T) {
+	errs := make(chan error, 1)
+	s := serve(t, &Server{
+		ReadTimeout:  300 * time.Millisecond,
+		WriteTimeout: 300 * time.Millisecond,
+		ErrorLog:     discardLog,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/read" {
+				_, err := io.ReadAll(r.Body)
+				errs <- err
+				return
+			}
+			chunk := bytes.Repeat([]byte("w"), 64<<10)
+			for range 1000 { // 64 MB: far beyond the socket buffers
+				if _, err := w.Write(chunk); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}),
+	})
+	t.Run("read", func(t *testing.T) {
+		c := s.dial(t)
+		write(t, c, "POST /read HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nsome")
+		start := time.Now()
+		if err := recv(t, errs, "the body read"); !isTimeout(err) {
+			t.Fatalf("body read: %v", err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("ReadTimeout hit after %v", d)
+		}
+	})
+	t.Run("write", func(t *testing.T) {
+		c := s.dial(t)
+		write(t, c, "GET /write HTTP/1.1\r\nHost: x\r\n\r\n") // and never read
+		if err := recv(t, errs, "the write"); !isTimeout(err) {
+			t.Fatalf("write: %v", err)
+		}
+		c.Close()
+	})
+}
+
+// TestFraming: how the server frames what the handler writes.
+func TestFraming(t *testing.T) {
+	werr := make(chan error, 10)
+	s := serve(t, &Server{ErrorLog: discardLog, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/declared":
+			w.Header().Set("Content-Length", strconv.Itoa(3*DefaultMinChunkSize))
+			w.Write(bytes.Repeat([]byte("d"), 3*DefaultMinChunkSize))
+		case "/short":
+			w.Header().Set("Content-Length", "10")
+			io.WriteString(w, "12345")
+		case "/long":
+			w.Header().Set("Content-Length", "3")
+			_, err := io.WriteString(w, "12345")
+			werr <- err
+			io.WriteString(w, "123")
+		case "/nocontent":
+			w.WriteHeader(http.StatusNoContent)
+			_, err := io.WriteString(w, "body")
+			werr <- err
+		case "/bigone":
+			w.Write([]byte("<html>" + strings.Repeat(" ", 3*DefaultMinChunkSize)))
+		case "/close":
+			w.Header().Set("Connection", "close")
+			io.WriteString(w, "bye")
+		default:
+			io.WriteString(w, "ok")
+		}
+	})})
+	type want struct {
+		status        int
+		contentLength int64
+		chunked, keep bool
+		body          string
+	}
+	tests := []struct {
+		req  string
+		want want
+	}{
+		{"GET /declared HTTP/1.1\r\nHost: x\r\n\r\n", want{200, 3 * DefaultMinChunkSize, false, true, strings.Repeat("d", 3*DefaultMinChunkSize)}},
+		{"GET /nocontent HTTP/1.1\r\nHost: x\r\n\r\n", want{204, 0, false, true, ""}},
+		{"GET /bigone HTTP/1.1\r\nHost: x\r\n\r\n", want{200, -1, true, true, "<html>" + strings.Repeat(" ", 3*DefaultMinChunkSize)}},
+		{"GET /close HTTP/1.1\r\nHost: x\r\n\r\n", want{200, 3, false, false, "bye"}},
+		{"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", want{200, 2, false, false, "ok"}},
+		{"GET /long HTTP/1.1\r\nHost: x\r\n\r\n", want{200, 3, false, true, "123"}},
+	}
+	for _, tt := range tests {
+		resp, body, c, br := roundTrip(t, s, tt.req, "GET")
+		got := want{resp.StatusCode, resp.ContentLength, len(resp.TransferEncoding) > 0, !resp.Close, body}
+		if got != tt.want {
+			t.Errorf("%q: got %+v, want %+v", strings.SplitN(tt.req, "\r", 2)[0], got, tt.want)
+			continue
+		}
+		if strings.Contains(tt.req, "/bigone") && resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+			t.Errorf("one big write: Content-Type %q", resp.Header.Get("Content-Type"))
+		}
+		if strings.Contains(tt.req, "/long") {
+			if err := recv(t, werr, "the handler"); !errors.Is(err, http.ErrContentLength) {
+				t.Errorf("writing beyond Content-Length: %v", err)
+			}
+		}
+		if strings.Contains(tt.req, "/nocontent") {
+			if resp.Header.Get("Content-Length") != "" || resp.Header.Get("Content-Type") != "" {
+				t.Errorf("204 with %v", resp.Header)
+			}
+			if err := recv(t, werr, "the handler"); !errors.Is(err, http.ErrBodyNotAllowed) {
+				t.Errorf("writing a 204's body: %v", err)
+			}
+		}
+		if got.keep {
+			expectOpen(t, c, br)
+		} else {
+			expectClosed(t, c, br)
+		}
+	}
+	// A body shorter than its declared length: the client is told by the close.
+	c := s.dial(t)
+	write(t, c, "GET /short HTTP/1.1\r\nHost: x\r\n\r\n")
+	raw, _ := io.ReadAll(c)
+	if !bytes.HasSuffix(raw, []byte("\r\n\r\n12345")) || !bytes.Contains(raw, []byte("Content-Length: 10\r\n")) {
+		t.Errorf("short body: %q", raw)
+	}
+	// DisableKeepAlives.
+	s2 := serve(t, &Server{DisableKeepAlives: true, Handler: okHandler})
+	resp, _, c2, br2 := roundTrip(t, s2, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", "GET")
+	if !resp.Close {
+		t.Errorf("DisableKeepAlives: no Connection: close")
+	}
+	expectClosed(t, c2, br2)
 }

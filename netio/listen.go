@@ -237,28 +237,38 @@ func (l *Listener) Accept() (net.Conn, error) {
 // errors.Is os.ErrDeadlineExceeded), the Listener is closed (net.ErrClosed)
 // or a waker sends an error.
 func (l *Listener) AcceptConn() (*Conn, error) {
+	nfd, sa, err := l.acceptFD()
+	if err != nil {
+		return nil, err
+	}
+	c, err := l.newConn(l.fd.h, nfd, sa)
+	if err != nil {
+		return nil, l.fd.opErr("accept", err)
+	}
+	return c, nil
+}
+
+// acceptFD waits for the next connection and returns its descriptor,
+// not registered with any hub yet.
+func (l *Listener) acceptFD() (int, unix.Sockaddr, error) {
 	fd := &l.fd
 	if err := fd.green(); err != nil {
-		return nil, fd.opErr("accept", err)
+		return -1, nil, fd.opErr("accept", err)
 	}
 	ready := fd.pfd.ReadReady()
 	for {
 		if fd.pfd.Closed() {
-			return nil, fd.opErr("accept", net.ErrClosed)
+			return -1, nil, fd.opErr("accept", net.ErrClosed)
 		}
 		if fd.rexp {
-			return nil, fd.opErr("accept", os.ErrDeadlineExceeded)
+			return -1, nil, fd.opErr("accept", os.ErrDeadlineExceeded)
 		}
 		if ready || l.retry || l.drain {
 			l.retry = false
 			nfd, sa, err := sysAccept(fd.sysfd)
 			if err == nil {
 				l.recovered()
-				c, err := l.newConn(nfd, sa)
-				if err != nil {
-					return nil, fd.opErr("accept", err)
-				}
-				return c, nil
+				return nfd, sa, nil
 			}
 			switch {
 			case err == unix.EAGAIN:
@@ -277,12 +287,12 @@ func (l *Listener) AcceptConn() (*Conn, error) {
 				fd.pfd.ClearReadReady()
 				l.starve(err)
 			default:
-				return nil, fd.opErr("accept", err)
+				return -1, nil, fd.opErr("accept", err)
 			}
 		}
 		var err error
 		if ready, err = fd.waitRead(); err != nil {
-			return nil, fd.opErr("accept", err)
+			return -1, nil, fd.opErr("accept", err)
 		}
 	}
 }
@@ -323,9 +333,9 @@ func addrString(a net.Addr) string {
 	return a.String()
 }
 
-func (l *Listener) newConn(nfd int, sa unix.Sockaddr) (*Conn, error) {
+func (l *Listener) newConn(h *hub.Hub, nfd int, sa unix.Sockaddr) (*Conn, error) {
 	c := &Conn{}
-	if err := c.fd.init(l.fd.h, nfd, l.fd.family, l.fd.sotype, l.fd.net); err != nil {
+	if err := c.fd.init(h, nfd, l.fd.family, l.fd.sotype, l.fd.net); err != nil {
 		return nil, err
 	}
 	c.fd.raddr = toAddr(l.fd.sotype, sa)

@@ -212,21 +212,29 @@ func TestServiceLauncherSIGHUP(t *testing.T) {
 
 // A second SIGTERM or SIGINT during a long drain forces the stop at once.
 func TestServiceLauncherSecondSignalForces(t *testing.T) {
-	ts := newTestService(time.Hour)
-	l := service.NewServiceLauncher(service.Options{Logger: testLogger(t)})
-	l.Launch(ts)
-	done := waitRun(t, l)
-	recv(t, ts.started, 5*time.Second, "start")
-	selfSignal(t, syscall.SIGTERM)
-	if g := recv(t, ts.stops, 5*time.Second, "graceful stop"); !g {
-		t.Fatal("first stop not graceful")
-	}
-	selfSignal(t, syscall.SIGINT)
-	if took := status(t, done, 5*time.Second, service.ExitFailure); took > 2*time.Second {
-		t.Errorf("forced stop took %v", took)
-	}
-	if g := recv(t, ts.stops, 0, "forced stop"); g {
-		t.Error("second stop not forced")
+	for _, sigs := range [][2]syscall.Signal{
+		{syscall.SIGTERM, syscall.SIGTERM},
+		{syscall.SIGTERM, syscall.SIGINT},
+		{syscall.SIGINT, syscall.SIGINT},
+	} {
+		t.Run(sigs[0].String()+"+"+sigs[1].String(), func(t *testing.T) {
+			ts := newTestService(time.Hour)
+			l := service.NewServiceLauncher(service.Options{Logger: testLogger(t)})
+			l.Launch(ts)
+			done := waitRun(t, l)
+			recv(t, ts.started, 5*time.Second, "start")
+			selfSignal(t, sigs[0])
+			if g := recv(t, ts.stops, 5*time.Second, "graceful stop"); !g {
+				t.Fatal("first stop not graceful")
+			}
+			selfSignal(t, sigs[1])
+			if took := status(t, done, 5*time.Second, service.ExitFailure); took > 2*time.Second {
+				t.Errorf("forced stop took %v", took)
+			}
+			if g := recv(t, ts.stops, 0, "forced stop"); g {
+				t.Error("second stop not forced")
+			}
+		})
 	}
 }
 

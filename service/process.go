@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"os/signal"
 	"runtime"
 	"sync"
@@ -17,7 +16,8 @@ import (
 // ProcessLauncher. Go cannot fork a running program, so a worker is the
 // program itself, executed again (os.Executable, os.Args, the environment
 // plus EnvWorker, EnvService and EnvFiles) and inheriting the files given
-// to LaunchService (exec.Cmd.ExtraFiles) — listening sockets, typically,
+// to LaunchService as descriptors 4, 5… (as exec.Cmd.ExtraFiles would,
+// without its side effect: see LaunchService) — listening sockets, typically,
 // which stay open in the parent, so that connections wait in the socket's
 // backlog while workers come and go instead of being refused.
 //
@@ -41,8 +41,9 @@ import (
 // same order) and Wait runs that service on a hub, with a ServiceLauncher
 // under the worker's rules, returning its exit status.
 //
-// The parent runs no hub: it supervises with plain goroutines, os/exec and
-// os/signal, none of it green code. It handles:
+// The parent runs no hub: it supervises with plain goroutines,
+// syscall.ForkExec, os.Process and os/signal, none of it green code. It
+// handles:
 //
 //   - A worker that ends — by a signal, a crash, any exit status — is
 //     respawned into its slot, except: with status ExitNoRespawn it is not
@@ -51,8 +52,8 @@ import (
 //     (below). Respawns are throttled as oslo's are: the parent keeps the
 //     times of the last workers+1 forks of the service, and when it has
 //     workers+1 and the oldest is less than workers seconds old, the next
-//     fork waits a second — workers start at once, a crash loop settles at
-//     about one fork a second.
+//     fork waits a second — workers start at once, and a crash loop settles
+//     at workers+1 forks every workers seconds, about one a second.
 //   - SIGTERM, SIGINT or Stop: SIGTERM to every worker, which stops
 //     gracefully; the parent waits for all of them, and sends SIGKILL to
 //     those still alive after Options.KillTimeout; then Wait returns
@@ -65,8 +66,12 @@ import (
 //     they stop accepting, finish the requests in flight and exit, and
 //     are not respawned (SIGKILL after KillTimeout). New workers start
 //     before old ones leave, and the listening socket never closes, so no
-//     connection is refused in between. The parent calls no method of the
-//     Service: each worker builds its own.
+//     connection is refused in between. The new generation's forks count
+//     toward the throttle, so some may wait a second; the old generation
+//     serves meanwhile. The parent calls no method of the Service: each
+//     worker builds its own. (A new generation that cannot start — its
+//     workers exit with ExitNoRespawn — still retires the old one once
+//     each of its slots has been started.)
 //   - Workers ignore SIGINT, so one ^C reaches the parent only.
 //   - When the parent dies, its workers exit within a second: on Linux the
 //     kernel sends them SIGKILL (SysProcAttr.Pdeathsig; the parent forks
@@ -114,7 +119,7 @@ type wrap struct {
 // child is one worker process.
 type child struct {
 	w       *wrap
-	cmd     *exec.Cmd
+	proc    *os.Process
 	pid     int
 	slot    int
 	gen     int
@@ -143,6 +148,15 @@ func (p *ProcessLauncher) IsWorker() bool { return p.isWorker }
 // LaunchService adds svc, to run in workers processes that inherit files
 // (as descriptors 4, 5…; a worker gets them from Worker). In a worker it
 // records svc if this call is the one the worker runs.
+//
+// The files stay open in the parent and are shared with every worker, and
+// so is their blocking mode: O_NONBLOCK belongs to the open file, not to a
+// descriptor. The launcher never calls os.File.Fd on them, which switches
+// the file to blocking mode (os/exec does, for ExtraFiles: hence
+// syscall.ForkExec here); neither should the program, in the parent or in
+// a worker — a hub whose listening socket has become blocking waits in
+// accept(2) when a sibling takes the connection first, and every green
+// thread of the worker stops. Use SyscallConn, as netio.FileListener does.
 func (p *ProcessLauncher) LaunchService(svc Service, workers int, files ...*os.File) error {
 	if workers < 1 {
 		return fmt.Errorf("service: launch: %d workers; want at least 1", workers)
@@ -263,8 +277,15 @@ type supervisor struct {
 }
 
 type forkReq struct {
-	cmd  *exec.Cmd
-	done chan error
+	argv0 string
+	argv  []string
+	attr  *syscall.ProcAttr
+	done  chan forkRes
+}
+
+type forkRes struct {
+	pid int
+	err error
 }
 
 func (p *ProcessLauncher) supervise() int {
@@ -309,7 +330,8 @@ func (p *ProcessLauncher) supervise() int {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		for r := range s.forks {
-			r.done <- r.cmd.Start()
+			pid, err := syscall.ForkExec(r.argv0, r.argv, r.attr)
+			r.done <- forkRes{pid, err}
 		}
 	}()
 	defer func() {
@@ -431,33 +453,56 @@ func (s *supervisor) fill(w *wrap, now time.Time) {
 // start starts a worker into slot of w's current generation.
 func (s *supervisor) start(w *wrap, slot int, now time.Time) {
 	w.throttle.record(now)
-	cmd := &exec.Cmd{
-		Path:        s.exe,
-		Args:        os.Args,
-		Env:         workerEnv(os.Environ(), w.id, slot, len(w.files)),
-		Stdin:       os.Stdin,
-		Stdout:      os.Stdout,
-		Stderr:      os.Stderr,
-		ExtraFiles:  append([]*os.File{s.pipeR}, w.files...),
-		SysProcAttr: sysProcAttr(),
+	// The descriptors are handed over raw (syscall.ForkExec), never through
+	// os.File.Fd, which os/exec calls: Fd puts a descriptor in blocking
+	// mode, and O_NONBLOCK belongs to the open file — the listening socket
+	// shared with every worker, whose hubs would then block in accept(2)
+	// when a sibling takes the connection first.
+	fds := []uintptr{0, 1, 2}
+	var err error
+	for _, f := range append([]*os.File{s.pipeR}, w.files...) {
+		var fd uintptr
+		if fd, err = rawFD(f); err != nil {
+			break
+		}
+		fds = append(fds, fd)
 	}
-	done := make(chan error, 1)
-	s.forks <- forkReq{cmd: cmd, done: done}
-	if err := <-done; err != nil {
+	var res forkRes
+	if err == nil {
+		done := make(chan forkRes, 1)
+		s.forks <- forkReq{
+			argv0: s.exe,
+			argv:  os.Args,
+			attr: &syscall.ProcAttr{
+				Env:   workerEnv(os.Environ(), w.id, slot, len(w.files)),
+				Files: fds,
+				Sys:   sysProcAttr(),
+			},
+			done: done,
+		}
+		res = <-done
+		err = res.err
+	}
+	runtime.KeepAlive(w.files)
+	var proc *os.Process
+	if err == nil {
+		proc, err = os.FindProcess(res.pid) // a child not waited for yet: its pid is its own
+	}
+	if err != nil {
 		// Counted by the throttle: a start that keeps failing is retried
 		// about once a second.
 		s.log.Error("service: cannot start a worker", "service", w.id, "index", slot, "err", err)
 		w.slots[slot] = nil
 		return
 	}
-	c := &child{w: w, cmd: cmd, pid: cmd.Process.Pid, slot: slot, gen: w.gen}
+	c := &child{w: w, proc: proc, pid: res.pid, slot: slot, gen: w.gen}
 	w.slots[slot] = c
 	w.begun[slot] = true
 	s.live[c] = struct{}{}
 	s.log.Info("service: worker started", "pid", c.pid, "service", w.id, "index", slot, "generation", c.gen)
 	go func() {
-		err := cmd.Wait()
-		s.exits <- exitMsg{c: c, state: cmd.ProcessState, err: err}
+		state, err := proc.Wait()
+		s.exits <- exitMsg{c: c, state: state, err: err}
 	}()
 	if w.complete() {
 		s.retire(w, now)
@@ -487,7 +532,7 @@ func (s *supervisor) bound(c *child, now time.Time) {
 }
 
 func (s *supervisor) signalChild(c *child, sig syscall.Signal) {
-	if err := c.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+	if err := c.proc.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		s.log.Warn("service: cannot signal a worker", "pid", c.pid, "signal", sig.String(), "err", err)
 	}
 }
@@ -580,4 +625,18 @@ func (s *supervisor) exited(e exitMsg) {
 		s.log.Warn("service: worker exited; respawning it", how...)
 		s.fill(w, time.Now())
 	}
+}
+
+// rawFD returns f's descriptor without os.File.Fd's switch to blocking
+// mode.
+func rawFD(f *os.File) (uintptr, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var fd uintptr
+	if err := rc.Control(func(d uintptr) { fd = d }); err != nil {
+		return 0, err
+	}
+	return fd, nil
 }

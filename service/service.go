@@ -14,8 +14,11 @@ import (
 // hub, stops, waits for and resets.
 //
 // The launcher calls every method from a green thread of the hub given to
-// Start, one service method at a time per service except Stop: a forced
-// stop (graceful false) may come while a graceful one is still draining.
+// Start. Wait is called once per Start, from a green thread of its own,
+// and blocks alongside the other calls; Stop(false) may come while a
+// Stop(true) is still draining (the launcher's drain bound); Reset and
+// Start are never called while the service runs, except Reset with
+// RestartMutate.
 type Service interface {
 	// Start starts the service on h: it spawns what it runs (in a
 	// ThreadGroup, say) and returns; it must not wait for the service to
@@ -42,6 +45,7 @@ type Service interface {
 // oslo's default); Stop stops it (Stop(graceful)); Wait waits for it;
 // Reset does nothing. A service embeds it, calls Base.Start from its own
 // Start and spawns into TG. After a Stop, Start again makes a new group.
+// Its methods are a Service's: for the hub's green threads.
 type Base struct {
 	// Threads is the size of the group's pool (oslo's threads=1000).
 	Threads int
@@ -204,7 +208,7 @@ type Launcher interface {
 // Launch starts svc as oslo's launch() does: workers == 1 runs it in this
 // process (a ServiceLauncher); workers > 1 in that many worker processes
 // (a ProcessLauncher) that inherit files; workers <= 0 is an error. The
-// caller then calls Wait.
+// caller then calls Wait. Any goroutine may call it.
 func Launch(svc Service, workers int, opts Options, files ...*os.File) (Launcher, error) {
 	var l Launcher
 	switch {

@@ -5,9 +5,11 @@ import "time"
 // forkThrottle is oslo's _start_child throttle for one service's workers:
 // it keeps the times of the last workers+1 forks, and before a fork, when
 // it holds workers+1 of them and the oldest is less than workers seconds
-// old, the fork waits a second first. Workers start at once (the first
-// workers+1 forks are free), and a worker that dies as soon as it starts
-// is respawned about once a second rather than in a tight loop.
+// old, the fork waits a second first, and then happens without looking
+// again. Workers start at once (the first workers+1 forks are free), and
+// workers that die as soon as they start are respawned at workers+1 forks
+// every workers seconds — about one a second — rather than in a tight
+// loop (throttle_test.go works the sequences out).
 type forkThrottle struct {
 	workers int
 	times   []time.Time // the last workers+1 forks, oldest first
