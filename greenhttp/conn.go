@@ -304,34 +304,46 @@ const (
 )
 
 func (s *headerScan) feed(p []byte) {
-	for _, b := range p {
-		if s.done {
+	for len(p) > 0 && !s.done {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			s.feedLine(p)
 			return
 		}
-		if b == '\n' {
-			if s.line == 0 || (s.line == 1 && s.cr) {
-				s.done = true
-				return
-			}
-			s.line, s.cr, s.cl, s.te = 0, false, true, true
-			continue
+		s.feedLine(p[:i])
+		if s.line == 0 || (s.line == 1 && s.cr) {
+			s.done = true // the blank line
+			return
 		}
-		s.cr = s.line == 0 && b == '\r'
+		s.line, s.cr, s.cl, s.te = 0, false, true, true
+		p = p[i+1:]
+	}
+}
+
+// feedLine takes more of the current line (no '\n'): only its first bytes
+// are compared with the field names, so a long line costs one IndexByte.
+func (s *headerScan) feedLine(seg []byte) {
+	if len(seg) == 0 {
+		return
+	}
+	s.cr = s.line == 0 && len(seg) == 1 && seg[0] == '\r'
+	for j := 0; j < len(seg) && (s.cl || s.te); j++ {
+		b, at := seg[j], s.line+j
 		if 'A' <= b && b <= 'Z' {
 			b += 'a' - 'A'
 		}
-		if s.cl && (s.line >= len(clField) || clField[s.line] != b) {
+		if s.cl && (at >= len(clField) || clField[at] != b) {
 			s.cl = false
-		} else if s.cl && s.line == len(clField)-1 {
+		} else if s.cl && at == len(clField)-1 {
 			s.sawCL = true
 		}
-		if s.te && (s.line >= len(teField) || teField[s.line] != b) {
+		if s.te && (at >= len(teField) || teField[at] != b) {
 			s.te = false
-		} else if s.te && s.line == len(teField)-1 {
+		} else if s.te && at == len(teField)-1 {
 			s.sawTE = true
 		}
-		s.line++
 	}
+	s.line += len(seg)
 }
 
 // serveRequest runs the handler, turning a panic into a 500 (if nothing was

@@ -2,10 +2,12 @@ package greenhttp
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -105,6 +107,52 @@ func FuzzRequest(f *testing.F) {
 		b, _ := io.ReadAll(resp.Body)
 		if string(b) != "GET /alive 0 map[]" {
 			t.Fatalf("the server stopped serving: %s %q", resp.Status, b)
+		}
+	})
+}
+
+// scanReference is headerScan's meaning, written plainly: the header block
+// is the text up to the first empty line ("" or "\r"); report whether one of
+// its lines starts with each field name, in any case.
+func scanReference(b []byte) (sawCL, sawTE, done bool) {
+	lines := bytes.Split(b, []byte("\n"))
+	for i, line := range lines {
+		if i == len(lines)-1 {
+			// The last piece has no '\n' yet: a prefix may already match.
+			sawCL = sawCL || hasPrefixFold(line, clField)
+			sawTE = sawTE || hasPrefixFold(line, teField)
+			return sawCL, sawTE, false
+		}
+		if len(line) == 0 || (len(line) == 1 && line[0] == '\r') {
+			return sawCL, sawTE, true
+		}
+		sawCL = sawCL || hasPrefixFold(line, clField)
+		sawTE = sawTE || hasPrefixFold(line, teField)
+	}
+	return sawCL, sawTE, false
+}
+
+func hasPrefixFold(line []byte, field string) bool {
+	return len(line) >= len(field) && strings.EqualFold(string(line[:len(field)]), field)
+}
+
+// FuzzHeaderScan feeds headerScan a header block cut at arbitrary places
+// and compares it with scanReference.
+func FuzzHeaderScan(f *testing.F) {
+	f.Add([]byte("Host: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\nbody"), uint8(3))
+	f.Add([]byte("X: y\r\n\r\nContent-Length: 1\r\n"), uint8(1))
+	f.Add([]byte("CONTENT-LENGTH:1\n\n"), uint8(7))
+	f.Add([]byte("\r\r\nTransfer-Encoding: chunked\r\n"), uint8(2))
+	f.Fuzz(func(t *testing.T, b []byte, cut uint8) {
+		s := headerScan{cl: true, te: true}
+		step := int(cut%16) + 1
+		for i := 0; i < len(b); i += step {
+			s.feed(b[i:min(i+step, len(b))])
+		}
+		cl, te, done := scanReference(b)
+		if s.sawCL != cl || s.sawTE != te || s.done != done {
+			t.Fatalf("%q in pieces of %d: scan (CL %v, TE %v, done %v), reference (%v, %v, %v)",
+				b, step, s.sawCL, s.sawTE, s.done, cl, te, done)
 		}
 	})
 }

@@ -310,8 +310,9 @@ func (srv *Server) forget(c *conn) {
 // returns: Run kills the green threads still serving once its main returns,
 // so main waits for Shutdown to return (see examples/hello).
 //
-// Any goroutine may call it: a green thread of the server's hub waits parked;
-// another goroutine (a signal handler's) waits for the hub to finish it. A hub
+// Any goroutine may call it: a green thread of the server's hub, or of
+// another hub of the process, waits parked (greensync.CallHub); another
+// goroutine (a signal handler's) waits for the hub to finish it. A hub
 // callback gets hub.ErrNotGreen.
 func (srv *Server) Shutdown(ctx context.Context) error {
 	return srv.onHub(func() error {
@@ -373,19 +374,26 @@ func (srv *Server) closeListeners() {
 	}
 }
 
-// onHub runs fn on the server's hub: directly from its thread, through
-// greensync.Call from any other goroutine. A server that never served has
-// nothing to stop.
+// onHub runs fn on the server's hub: directly from its thread, parked in
+// greensync.CallHub from a green thread of another hub (a hub.Group's),
+// through greensync.Call from any other goroutine. A server that never
+// served has nothing to stop.
 func (srv *Server) onHub(fn func() error) error {
 	srv.stopped.Store(true) // a Serve yet to bind returns ErrServerClosed
 	h := srv.hub()
 	if h == nil {
 		return nil
 	}
-	if _, err := h.Raw().Caller(); err == nil {
+	call := func() (struct{}, error) { return struct{}{}, fn() }
+	var err error
+	switch from := hub.CallerHub(); from {
+	case h:
 		return fn()
+	case nil:
+		_, err = greensync.Call(h, call)
+	default:
+		_, err = greensync.CallHub(from, h, call)
 	}
-	_, err := greensync.Call(h, func() (struct{}, error) { return struct{}{}, fn() })
 	if errors.Is(err, hub.ErrStopped) {
 		return nil // the hub ended, and the server with it
 	}

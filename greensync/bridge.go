@@ -1,6 +1,7 @@
 package greensync
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -27,11 +28,16 @@ func onHubThread(h *hub.Hub) bool {
 // runs once the hub starts). If the hub has stopped, or stops before fn
 // could run, the error matches hub.ErrStopped; if fn's green thread is
 // killed (the hub shutting down), it matches hub.ErrKilled; a panic in fn
-// is a *hub.PanicError. Called on the hub's thread it returns ErrOnHub.
+// is a *hub.PanicError. Called on the hub's thread — or on another hub's,
+// whose green threads it would all stop — it returns ErrOnHub (use
+// CallHub between hubs).
 func Call[T any](h *hub.Hub, fn func() (T, error)) (T, error) {
 	var zero T
 	if onHubThread(h) {
 		return zero, ErrOnHub
+	}
+	if hub.CallerHub() != nil {
+		return zero, fmt.Errorf("%w (another hub's: use CallHub)", ErrOnHub)
 	}
 	c := &call[T]{fn: fn, done: make(chan struct{}), unref: h.Ref()}
 	if err := h.Submit(c.start(h)); err != nil {

@@ -239,3 +239,29 @@ func ExampleGroup() {
 	fmt.Println(answers, err)
 	// Output: [1 0] <nil>
 }
+
+// TestCallerHub checks that each hub's green threads see their own hub, a
+// plain goroutine none, and that greensync.Call refuses a green thread of
+// another hub (it would stop that hub's thread).
+func TestCallerHub(t *testing.T) {
+	if hub.CallerHub() != nil {
+		t.Fatal("a plain goroutine is on a hub")
+	}
+	g := hub.NewGroup(2)
+	start, end := newBarrier(2), newBarrier(2)
+	err := g.Run(func(h *hub.Hub, i int) error {
+		if err := start.wait(h); err != nil {
+			return err
+		}
+		if got := hub.CallerHub(); got != h {
+			return fmt.Errorf("hub %d: CallerHub is another hub", i)
+		}
+		if _, err := greensync.Call(g.Hub(1-i), func() (int, error) { return 0, nil }); !errors.Is(err, greensync.ErrOnHub) {
+			return fmt.Errorf("hub %d: Call into the other hub: %v, want ErrOnHub", i, err)
+		}
+		return end.wait(h)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -75,6 +75,7 @@ func (h *Hub) Begin(main func() error) error {
 	h.loop.goroutine = getg()
 	h.loopGoroutine.Store(h.loop.goroutine)
 	h.current.Store(h.loop)
+	registerRunning(h)
 	if h.virtual != nil {
 		h.stopVirt = h.virtual.OnAdvance(h.wake)
 	}
@@ -368,6 +369,7 @@ func (h *Hub) Close() error {
 	}
 	h.offload.close()
 	h.state.Store(stateStopped)
+	unregisterRunning(h)
 	for _, it := range h.door.close() {
 		h.runItem(it)
 	}

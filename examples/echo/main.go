@@ -1,8 +1,8 @@
 // Command echo is greenhub's echo server, the project's main job: the seed
 // program of eventlet's documentation in Go. It listens, runs one green
-// thread per accepted connection — at most -pool at once, further accepts
-// wait for a free slot, as with eventlet's GreenPool(10000) and spawn_n —
-// that reads up to 64 KiB and writes it back, until EOF.
+// thread per accepted connection — at most -pool at once on each hub,
+// further accepts wait for a free slot, as with eventlet's GreenPool(10000)
+// and spawn_n — that reads up to 64 KiB and writes it back, until EOF.
 //
 //	go run ./examples/echo -addr 127.0.0.1:6000
 //	go run ./examples/echo -hubs 0                   # one hub per CPU
@@ -31,29 +31,46 @@
 //   - reuseport (the default): every hub accepts on its own listening
 //     socket, with SO_REUSEPORT, so the kernel spreads the connections by
 //     a hash of their addresses; each hub spawns its handlers into its own
-//     greenpool of -pool/N slots (the remainder spread, at least 1).
+//     greenpool of -pool.
 //   - handoff: hub 0 alone accepts, and deals the connections to the hubs
 //     (itself included) in turn with netio.Listener.AcceptTo, one door
-//     crossing per connection. The -pool bound is hub 0's: a semaphore of
-//     -pool slots taken before each accept and given back through hub 0's
-//     door when the handler ends, so each hub serves about -pool/N.
+//     crossing per connection. Hub 0 keeps the pools' count: it takes a
+//     slot of a hub (the next in turn with one free) before each accept,
+//     and the hub gives it back through hub 0's door when the handler ends.
+//
+// -pool is per hub, as each hub were an eventlet process with its own
+// GreenPool, rather than split among the hubs: the kernel's hash does not
+// split connections evenly (56/44 for 100 connections over two hubs is
+// usual), so with a pool of -pool/N per hub 10,000 connections overflowed
+// one hub's half and waited while the other had room.
 //
 // Stop runs on hub 0 and reaches the other hubs with greensync.CallHub: it
 // stops every hub's accepting first, then waits for the connections of
 // every hub (bounded by -drain, after which it closes them), then ends the
 // group. Wait returns once the group's hubs have all returned.
 //
-// With -workers N > 1 the parent opens the listening socket once (plain
-// net.Listen; never os.File.Fd on it, which would make it blocking for
-// every worker) and the workers inherit it. In a worker every hub accepts
-// on its own descriptor of that one socket (netio.FileListener, a dup) —
-// with -spread handoff only hub 0 does — so the connections are spread by
-// which hub accepts first rather than by a hash. One socket held by the
-// parent is what ProcessLauncher is built for: connections wait in its
-// backlog while workers start, restart (SIGHUP) or crash, where per-worker
-// SO_REUSEPORT sockets would reset the connections queued on a worker that
-// exits, would need the port chosen before the workers start (-addr :0),
-// and on macOS and FreeBSD would not spread connections at all.
+// With -workers N > 1 every accepting hub of every worker opens its own
+// SO_REUSEPORT listener on the port (with -spread handoff, hub 0 of each
+// worker), as gnet's event loops do, and the kernel spreads the
+// connections over all of them by hash. The parent holds the address: it
+// binds a socket with SO_REUSEPORT and never listens on it
+// (examples/internal/reserve), so the port is chosen once (-addr :0 works),
+// stays this user's while workers restart, and takes no connection; the
+// workers inherit it (LaunchService's files) to learn the port. The
+// alternative, one listening socket opened by the parent and accepted on by
+// every hub (netio.FileListener), keeps connections queued while no worker
+// runs, but the hubs then race for each connection and the first to wake
+// takes a burst of them: 100 connections split 79/21 between two workers,
+// and 47/25/19/9 over two workers of two hubs, where per-hub listeners
+// split them as a hash does (44/56). The price of per-hub listeners: a
+// listener that closes (a worker retired by SIGHUP, or one that crashed)
+// resets the connections queued on it, unless Linux's
+// net.ipv4.tcp_migrate_req moves them to a sibling; and ProcessLauncher
+// retires the old workers once their replacements are started, not once
+// they listen, so a SIGHUP may refuse the connections of the few
+// milliseconds in between. On macOS SO_REUSEPORT does not spread
+// connections (FreeBSD has SO_REUSEPORT_LB for that): there, use -spread
+// handoff within one process.
 //
 // With the defaults (-hubs 1 -workers 1) the program is the plain one-hub
 // server it always was: one hub, one listener without SO_REUSEPORT, a
@@ -71,6 +88,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/greenhub/greenhub/examples/internal/reserve"
 	"github.com/greenhub/greenhub/greenpool"
 	"github.com/greenhub/greenhub/greensync"
 	"github.com/greenhub/greenhub/greenthread"
@@ -103,9 +121,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("echo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:6000", "TCP address to listen on")
-	fs.IntVar(&c.pool, "pool", 10000, "most connections served at once by a process; further accepts wait (split among its hubs)")
+	fs.IntVar(&c.pool, "pool", 10000, "most connections each hub serves at once; further accepts wait")
 	fs.IntVar(&c.hubs, "hubs", 1, "hubs (OS threads) per process; 0 = one per CPU")
-	fs.IntVar(&c.workers, "workers", 1, "processes: more than 1 runs that many worker processes of -hubs hubs each, sharing the listening socket")
+	fs.IntVar(&c.workers, "workers", 1, "processes: more than 1 runs that many worker processes of -hubs hubs each, on the same port")
 	fs.StringVar(&c.spread, "spread", spreadReusePort, "how connections reach the hubs: reuseport (a listener per hub) or handoff (hub 0 accepts and deals them out)")
 	fs.DurationVar(&c.drain, "drain", 5*time.Second, "on SIGINT/SIGTERM, how long handlers may finish before their connections are closed (0: no limit)")
 	if err := fs.Parse(args); err != nil {
@@ -142,7 +160,7 @@ func run(args []string, stderr io.Writer) int {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 
-	svc := &echoService{cfg: cfg, log: logger}
+	svc := &echoService{cfg: cfg, log: logger, addr: cfg.addr}
 	var files []*os.File
 	if cfg.workers > 1 {
 		// The same program runs as the parent and as its workers.
@@ -150,19 +168,22 @@ func run(args []string, stderr io.Writer) int {
 		switch {
 		case isWorker && len(inherited) == 1:
 			svc.log = logger.With("worker", index)
-			svc.file = inherited[0]
+			if svc.addr, err = reserve.Addr(inherited[0], cfg.addr); err != nil {
+				svc.log.Error("echo: the parent's socket", "err", err)
+				return service.ExitNoRespawn
+			}
 		case isWorker:
-			logger.Error("echo: a worker needs the parent's listening socket", "files", len(inherited))
+			logger.Error("echo: a worker needs the parent's socket", "files", len(inherited))
 			return service.ExitNoRespawn
 		default:
-			f, addr, err := listenShared(cfg.addr)
+			f, addr, err := reserve.Reserve(cfg.addr)
 			if err != nil {
 				logger.Error("echo: exiting", "err", err)
 				return 1
 			}
 			defer f.Close()
 			files = []*os.File{f}
-			logger.Info("echo: listening", "addr", addr.String(), "workers", cfg.workers, "hubs", cfg.hubs, "spread", cfg.spread)
+			logger.Info("echo: listening", "addr", addr, "workers", cfg.workers, "hubs", cfg.hubs, "spread", cfg.spread)
 		}
 	}
 
@@ -195,29 +216,13 @@ func launcherDrain(drain time.Duration) time.Duration {
 // drainGrace is what the launcher's drain bound adds to -drain.
 const drainGrace = 2 * time.Second
 
-// listenShared opens the listening socket a parent hands to its workers
-// and returns it as a file, with the address it listens on. The file stays
-// non-blocking: nothing calls its Fd method.
-func listenShared(addr string) (*os.File, net.Addr, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer ln.Close() // the file is a duplicate: the socket stays open
-	f, err := ln.(*net.TCPListener).File()
-	if err != nil {
-		return nil, nil, err
-	}
-	return f, ln.Addr(), nil
-}
-
 // echoService is the echo server as a service.Service (see the package
 // comment). Its methods run on hub 0, the launcher's; each Start makes a
 // new echoRun, so that a restart (SIGHUP in a single process) starts afresh.
 type echoService struct {
 	cfg  config
 	log  *slog.Logger
-	file *os.File // a worker's inherited listening socket; nil otherwise
+	addr string // hub 0's address: -addr, or in a worker the parent's
 
 	cur *echoRun
 }
@@ -234,7 +239,7 @@ type echoRun struct {
 	end         chan struct{} // closed to end the group's hubs
 	ended       bool
 
-	slots *greensync.Semaphore // handoff: hub 0's pool bound
+	slots *greensync.Semaphore // handoff: the slots of all the hubs' pools, on hub 0
 
 	stopping  bool
 	finishing bool
@@ -250,18 +255,20 @@ func (s *echoService) Start(h *hub.Hub) error {
 	n := cfg.hubs
 	r.hubs = make([]*hubServer, n)
 	r.hubs[0] = newHubServer(r, h, 0)
-	l0, err := s.listen(h, 0, cfg.addr)
+	l0, err := s.listen(h, 0, s.addr)
 	if err != nil {
 		r.abort()
 		return err
 	}
 	r.hubs[0].l = l0
 	if n > 1 {
-		// The other hubs listen on the port hub 0 got (-addr may say :0),
-		// at the host -addr named (a wildcard stays a wildcard).
-		host, _, _ := net.SplitHostPort(cfg.addr)
-		_, port, _ := net.SplitHostPort(l0.Addr().String())
-		addr := net.JoinHostPort(host, port)
+		// The other hubs listen where hub 0 does (-addr may say :0); a
+		// wildcard stays a wildcard.
+		addr := l0.Addr().String()
+		if host, _, _ := net.SplitHostPort(s.addr); host == "" {
+			_, port, _ := net.SplitHostPort(addr)
+			addr = ":" + port
+		}
 
 		r.group = hub.NewGroup(n-1, hub.WithLogger(s.log))
 		for i := 1; i < n; i++ {
@@ -284,9 +291,9 @@ func (s *echoService) Start(h *hub.Hub) error {
 		}
 	}
 	if cfg.spread == spreadHandoff && n > 1 {
-		r.slots = greensync.NewSemaphore(h, cfg.pool)
+		r.slots = greensync.NewSemaphore(h, n*cfg.pool)
 	} else {
-		r.hubs[0].pool = greenpool.New(h, poolShare(cfg.pool, n, 0))
+		r.hubs[0].pool = greenpool.New(h, cfg.pool)
 	}
 	greenthread.SpawnN(h, func() {
 		var err error
@@ -307,31 +314,19 @@ func (s *echoService) Start(h *hub.Hub) error {
 	return nil
 }
 
-// listen returns hub i's listener: none for a handoff target, a duplicate
-// of the inherited socket in a worker, an SO_REUSEPORT listener when
-// several hubs each have one, a plain one otherwise.
+// listen returns hub i's listener: none for a handoff target, an
+// SO_REUSEPORT one when several hubs or workers each have one, a plain one
+// otherwise.
 func (s *echoService) listen(h *hub.Hub, i int, addr string) (*netio.Listener, error) {
 	switch {
 	case i > 0 && s.cfg.spread == spreadHandoff:
 		return nil, nil // a handoff target: hub 0 deals it connections
-	case s.file != nil:
-		return netio.FileListener(h, s.file)
-	case s.cfg.hubs > 1 && s.cfg.spread == spreadReusePort:
+	case s.cfg.workers > 1 || (s.cfg.hubs > 1 && s.cfg.spread == spreadReusePort):
 		lc := netio.ListenConfig{ReusePort: true}
 		return lc.Listen(h, "tcp", addr)
 	default:
 		return netio.Listen(h, "tcp", addr)
 	}
-}
-
-// poolShare is hub i's share of a pool of size spread over n hubs: the
-// remainder goes to the first hubs, and every hub gets at least 1.
-func poolShare(size, n, i int) int {
-	share := size / n
-	if i < size%n {
-		share++
-	}
-	return max(share, 1)
 }
 
 // hubMain is the first green thread of hub i of the group: it sets the hub
@@ -346,7 +341,7 @@ func (r *echoRun) hubMain(h *hub.Hub, i int, addr string, ready chan<- error) er
 	}
 	hs.l = l
 	if l != nil {
-		hs.pool = greenpool.New(h, poolShare(r.svc.cfg.pool, len(r.hubs), i))
+		hs.pool = greenpool.New(h, r.svc.cfg.pool)
 	}
 	ready <- nil
 	if l != nil {
@@ -360,30 +355,41 @@ func (r *echoRun) hubMain(h *hub.Hub, i int, addr string, ready chan<- error) er
 	return nil
 }
 
-// deal is hub 0's accept loop with -spread handoff: a slot of the pool,
-// then a connection, handed to the next hub in turn.
+// deal is hub 0's accept loop with -spread handoff: a free slot in some
+// hub's pool, then a connection, handed to the next hub in turn that has
+// one.
 func (r *echoRun) deal() error {
 	hs := r.hubs[0]
 	hs.loop = r.h0.Raw().Current()
-	slots := r.slots
-	for next := 0; ; next = (next + 1) % len(r.hubs) {
+	slots, pool, n := r.slots, r.svc.cfg.pool, len(r.hubs)
+	busy := make([]int, n) // the connections each hub serves, as hub 0 counts them
+	for next := 0; ; {
 		if err := slots.Acquire(); err != nil {
 			if hs.stopped {
 				return nil
 			}
 			return err
 		}
-		t := r.hubs[next]
+		for busy[next] >= pool { // the semaphore says one hub has room
+			next = (next + 1) % n
+		}
+		i, t := next, r.hubs[next]
+		next = (next + 1) % n
+		busy[i]++
+		done := func() { // on hub 0
+			busy[i]--
+			slots.Release()
+		}
 		err := hs.l.AcceptTo(t.h, func(c *netio.Conn) {
 			t.serve(c)
 			if t.h == r.h0 {
-				slots.Release()
+				done()
 			} else {
-				r.h0.Submit(func() { slots.Release() }) // fails only once hub 0 has stopped
+				r.h0.Submit(done) // fails only once hub 0 has stopped
 			}
 		})
 		if err != nil {
-			slots.Release()
+			done()
 			if hs.stopped || errors.Is(err, net.ErrClosed) {
 				return nil
 			}
@@ -397,16 +403,17 @@ func (r *echoRun) failed(err error) {
 	r.svc.log.Error("echo: accept failed", "err", err)
 	r.err = errors.Join(r.err, err)
 	if !r.stopping {
-		greenthread.SpawnN(r.h0, func() { r.stop(false) })
+		greenthread.SpawnN(r.h0, func() { r.stop(false, "accept failed") })
 	}
 }
 
-// Stop stops the service: see stop.
+// Stop stops the service: see stop. The launcher calls it on a signal
+// (SIGTERM, SIGINT; SIGHUP in a worker or to restart).
 func (s *echoService) Stop(graceful bool) error {
 	if s.cur == nil {
 		return nil
 	}
-	s.cur.stop(graceful)
+	s.cur.stop(graceful, "signal received")
 	return nil
 }
 
@@ -414,12 +421,12 @@ func (s *echoService) Stop(graceful bool) error {
 // connections (closing them after -drain) or, not, closes them at once; then
 // it ends the hubs. A forced stop may come while a graceful one drains: it
 // closes the connections and leaves the ending to the graceful one.
-func (r *echoRun) stop(graceful bool) {
+func (r *echoRun) stop(graceful bool, why string) {
 	log := r.svc.log
 	first := !r.stopping
 	r.stopping = true
 	if first {
-		log.Info("echo: signal received; no longer accepting", "graceful", graceful)
+		log.Info("echo: "+why+"; no longer accepting", "graceful", graceful)
 		r.onHubs(func(hs *hubServer) int { hs.stop(); return 0 })
 	}
 	if !graceful {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"os/exec"
@@ -19,121 +20,276 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// TestEchoProgram builds the program, runs it on a free port, echoes
-// through it, keeps one connection idle across SIGTERM (the drain closes
-// it) and checks the exit status is 0.
+// TestEchoProgram builds the program and, for each configuration, runs it
+// on a free port, echoes through it, keeps one connection idle across
+// SIGTERM (the drain closes it) and checks the exit status and the log. A
+// second SIGTERM during a long drain must end the program at once.
 func TestEchoProgram(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "echo")
 	build := exec.Command("go", "build", "-o", bin, ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-pool", "2", "-drain", "300ms")
-	stderr, err := cmd.StderrPipe()
+	drained := []string{"signal received", "draining", "closed the remaining connections", "shutdown complete"}
+	tests := []struct {
+		name string
+		args []string
+		// listening is how many "echo: listening" lines say that every
+		// process serves: 1, or the parent's and one per worker.
+		listening int
+		// third: when the two clients take every slot (-pool 2, or 1 on
+		// each of two hubs), a third waits in the backlog, and the accept
+		// loop waits for a slot when SIGTERM comes.
+		third bool
+		// forced sends a second SIGTERM once the drain has begun.
+		forced   bool
+		wantExit int
+		wantLogs []string
+		// wantServed is the per-hub count of connections served, when it
+		// is deterministic (handoff deals them in turn).
+		wantServed string
+	}{
+		{name: "one hub", args: []string{"-pool", "2", "-drain", "300ms"}, listening: 1, third: true,
+			wantLogs: drained, wantServed: "[2]"},
+		{name: "2 hubs", args: []string{"-hubs", "2", "-drain", "300ms"}, listening: 1,
+			wantLogs: append([]string{"hubs=2 spread=reuseport"}, drained...)},
+		// With -pool 1 per hub, the third client waits in the backlog
+		// while hub 0 waits for a free slot.
+		{name: "2 hubs handoff", args: []string{"-hubs", "2", "-spread", "handoff", "-pool", "1", "-drain", "300ms"}, listening: 1, third: true,
+			wantLogs: append([]string{"hubs=2 spread=handoff"}, drained...), wantServed: "[1 1]"},
+		{name: "2 workers", args: []string{"-workers", "2", "-drain", "300ms"}, listening: 3,
+			wantLogs: append([]string{"worker=0", "worker=1", "all workers have exited"}, drained...)},
+		{name: "second SIGTERM", args: []string{"-drain", "1m"}, listening: 1, forced: true, wantExit: 1,
+			wantLogs: []string{"draining", "forcing the stop", "forced stop; closed the connections", "shutdown complete"}},
+		{name: "second SIGTERM, 2 hubs", args: []string{"-hubs", "2", "-drain", "1m"}, listening: 1, forced: true, wantExit: 1,
+			wantLogs: []string{"draining", "forcing the stop", "forced stop; closed the connections", "shutdown complete"}},
+		{name: "second SIGTERM, 2 workers", args: []string{"-workers", "2", "-drain", "1m"}, listening: 3, forced: true, wantExit: 1,
+			wantLogs: []string{"draining", "second signal; killing the workers", "all workers have exited"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0"}, tt.args...)...)
+			stderr, err := cmd.StderrPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+			log := watchLog(stderr)
+			exited := make(chan error, 1)
+			go func() { <-log.eof; exited <- cmd.Wait() }()
+
+			if !log.waitFor(`msg="echo: listening"`, tt.listening, 30*time.Second) {
+				t.Fatalf("the server did not log that it listens:\n%s", log.String())
+			}
+			m := regexp.MustCompile(`msg="echo: listening" addr=(\S+)`).FindStringSubmatch(log.String())
+			addr := m[1]
+
+			// Echo, with messages up to 64 KiB and beyond.
+			c := dial(t, addr)
+			for _, size := range []int{1, 64, 4096, 65536, 200_000} {
+				msg := bytes.Repeat([]byte{byte(size)}, size)
+				go c.Write(msg)
+				got := make([]byte, size)
+				if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, msg) {
+					t.Fatalf("echo of %d bytes: %v", size, err)
+				}
+			}
+			// An idle connection that the drain must close.
+			idle := dial(t, addr)
+			if _, err := idle.Write([]byte("x")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.ReadFull(idle, make([]byte, 1)); err != nil {
+				t.Fatal(err)
+			}
+			if tt.third {
+				dial(t, addr)
+			}
+
+			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			bound := 30 * time.Second
+			if tt.forced {
+				if !log.waitFor(`msg="echo: draining"`, 1, 30*time.Second) {
+					t.Fatalf("no drain after SIGTERM:\n%s", log.String())
+				}
+				if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+					t.Fatal(err)
+				}
+				bound = 10 * time.Second // the drain would take a minute
+			}
+			select {
+			case err := <-exited:
+				code := 0
+				var ee *exec.ExitError
+				if errors.As(err, &ee) {
+					code = ee.ExitCode()
+				} else if err != nil {
+					t.Fatal(err)
+				}
+				out := log.String()
+				if code != tt.wantExit {
+					t.Fatalf("exit status %d, want %d\n%s", code, tt.wantExit, out)
+				}
+				for _, want := range tt.wantLogs {
+					if !strings.Contains(out, want) {
+						t.Errorf("log lacks %q:\n%s", want, out)
+					}
+				}
+				if tt.wantServed != "" && !strings.Contains(out, `served="`+tt.wantServed+`"`) && !strings.Contains(out, "served="+tt.wantServed+"\n") {
+					t.Errorf("log lacks served=%s:\n%s", tt.wantServed, out)
+				}
+			case <-time.After(bound):
+				t.Fatalf("the server did not exit within %v of the last SIGTERM:\n%s", bound, log.String())
+			}
+			// The drained connections were closed by the server.
+			for _, conn := range []net.Conn{c, idle} {
+				if _, err := conn.Read(make([]byte, 1)); err == nil {
+					t.Errorf("connection still open after shutdown")
+				}
+			}
+		})
+	}
+}
+
+// TestEchoAddressInUse: a server that cannot listen exits 1 at once,
+// whether hub 0, the group or the parent of the workers meets the error.
+func TestEchoAddressInUse(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "echo")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-
-	// The log: find the address, keep the rest.
-	var logMu sync.Mutex
-	var logs bytes.Buffer
-	addrCh := make(chan string, 1)
-	logDone := make(chan struct{})
-	go func() {
-		defer close(logDone)
-		re := regexp.MustCompile(`msg="echo: listening" addr=(\S+)`)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			logMu.Lock()
-			logs.WriteString(sc.Text() + "\n")
-			logMu.Unlock()
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				addrCh <- m[1]
+	defer taken.Close()
+	for _, tt := range []struct {
+		name string
+		args []string
+	}{
+		{"one hub", nil},
+		{"2 hubs", []string{"-hubs", "2"}},
+		{"2 hubs handoff", []string{"-hubs", "2", "-spread", "handoff"}},
+		{"2 workers", []string{"-workers", "2"}},
+	} {
+		args := tt.args
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(bin, append([]string{"-addr", taken.Addr().String()}, args...)...)
+			var out bytes.Buffer
+			cmd.Stderr = &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
 			}
-		}
-	}()
-	var addr string
-	select {
-	case addr = <-addrCh:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the server did not log its address")
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				var ee *exec.ExitError
+				if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+					t.Errorf("exit: %v, want status 1\n%s", err, &out)
+				}
+				if !strings.Contains(out.String(), "address already in use") {
+					t.Errorf("log does not say why:\n%s", &out)
+				}
+			case <-time.After(30 * time.Second):
+				cmd.Process.Kill()
+				<-done
+				t.Fatalf("still running after 30s:\n%s", &out)
+			}
+		})
 	}
+}
 
-	// Echo, with messages up to 64 KiB and beyond.
+// dial connects to addr with a 30 s deadline on the connection; it is
+// closed when the test ends.
+func dial(t *testing.T, addr string) net.Conn {
+	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	c.SetDeadline(time.Now().Add(30 * time.Second))
-	for _, size := range []int{1, 64, 4096, 65536, 200_000} {
-		msg := bytes.Repeat([]byte{byte(size)}, size)
-		go c.Write(msg)
-		got := make([]byte, size)
-		if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, msg) {
-			t.Fatalf("echo of %d bytes: %v", size, err)
-		}
-	}
-	// An idle connection that the drain must close.
-	idle, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idle.Close()
-	idle.SetDeadline(time.Now().Add(30 * time.Second))
-	if _, err := idle.Write([]byte("x")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.ReadFull(idle, make([]byte, 1)); err != nil {
-		t.Fatal(err)
-	}
-	// With -pool 2 both slots are taken: a third client waits in the
-	// backlog, and the accept loop waits for a slot when SIGTERM comes.
-	third, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer third.Close()
+	return c
+}
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { <-logDone; done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		logMu.Lock()
-		out := logs.String()
-		logMu.Unlock()
-		if err != nil {
-			t.Fatalf("exit: %v\n%s", err, out)
+// logWatch keeps a program's log and lets a test wait for lines.
+type logWatch struct {
+	mu      sync.Mutex
+	text    strings.Builder
+	changed chan struct{} // closed and replaced at each line
+	eof     chan struct{} // closed when the log ends
+}
+
+func watchLog(r io.Reader) *logWatch {
+	w := &logWatch{changed: make(chan struct{}), eof: make(chan struct{})}
+	go func() {
+		defer close(w.eof)
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			w.mu.Lock()
+			w.text.WriteString(sc.Text() + "\n")
+			close(w.changed)
+			w.changed = make(chan struct{})
+			w.mu.Unlock()
 		}
-		for _, want := range []string{"signal received", "draining", "closed the remaining connections", "shutdown complete"} {
-			if !strings.Contains(out, want) {
-				t.Errorf("log lacks %q:\n%s", want, out)
-			}
+	}()
+	return w
+}
+
+func (w *logWatch) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.text.String()
+}
+
+// waitFor waits until the log holds n lines containing s, the log ends or
+// timeout passes, and reports whether it does.
+func (w *logWatch) waitFor(s string, n int, timeout time.Duration) bool {
+	deadline := time.After(timeout)
+	for {
+		w.mu.Lock()
+		found := strings.Count(w.text.String(), s) >= n
+		changed := w.changed
+		w.mu.Unlock()
+		if found {
+			return true
 		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("the server did not exit after SIGTERM")
-	}
-	// The drained connections were closed by the server.
-	for _, conn := range []net.Conn{c, idle} {
-		if _, err := conn.Read(make([]byte, 1)); err == nil {
-			t.Errorf("connection still open after shutdown")
+		select {
+		case <-changed:
+		case <-w.eof:
+			return strings.Count(w.String(), s) >= n
+		case <-deadline:
+			return false
 		}
 	}
 }
 
-func TestHubsFlag(t *testing.T) {
-	var out bytes.Buffer
-	if code := run([]string{"-hubs", "2"}, &out); code != 2 {
-		t.Fatalf("-hubs 2: exit %d, want 2\n%s", code, out.String())
+func TestFlags(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string // in the message
+	}{
+		{[]string{"-hubs", "-1"}, "-hubs -1"},
+		{[]string{"-workers", "0"}, "-workers 0"},
+		{[]string{"-pool", "0"}, "-pool 0"},
+		{[]string{"-spread", "random"}, `-spread "random"`},
+		{[]string{"extra"}, "unexpected arguments"},
+		{[]string{"-nosuchflag"}, "not defined"},
 	}
-	if !strings.Contains(out.String(), "reserved") {
-		t.Errorf("no explanation:\n%s", out.String())
+	for _, tt := range tests {
+		var out bytes.Buffer
+		if code := run(tt.args, &out); code != 2 {
+			t.Errorf("%q: exit %d, want 2\n%s", tt.args, code, out.String())
+		}
+		if !strings.Contains(out.String(), tt.want) {
+			t.Errorf("%q: message lacks %q:\n%s", tt.args, tt.want, out.String())
+		}
 	}
 }

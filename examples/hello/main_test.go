@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,16 +19,35 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// TestHelloProgram builds the program, runs it on a free port, checks the
-// three routes every server of the comparison serves, and stops it with
-// SIGTERM while a stream is in flight: the stream completes and the exit
-// status is 0.
+// TestHelloProgram builds the program and, for each configuration, runs it
+// on a free port, checks the three routes every server of the comparison
+// serves, and stops it with SIGTERM while a stream is in flight: the stream
+// completes and the exit status is 0.
 func TestHelloProgram(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "hello")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-pool", "8")
+	for _, tt := range []struct {
+		name string
+		args []string
+		// listening is how many "hello: listening" lines say that every
+		// process serves: 1, or the parent's and one per worker.
+		listening int
+	}{
+		{"one hub", nil, 1},
+		{"2 hubs", []string{"-hubs", "2"}, 1},
+		{"2 workers", []string{"-workers", "2"}, 3},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			testHello(t, bin, tt.args, tt.listening)
+		})
+	}
+}
+
+func testHello(t *testing.T, bin string, args []string, listening int) {
+	cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0", "-pool", "8"}, args...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -36,24 +56,45 @@ func TestHelloProgram(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	addrCh := make(chan string, 1)
+	var (
+		mu    sync.Mutex
+		logs  strings.Builder
+		addr  string
+		count int
+	)
+	ready := make(chan struct{})
 	logDone := make(chan struct{})
 	go func() {
 		defer close(logDone)
 		re := regexp.MustCompile(`msg="hello: listening" addr=(\S+)`)
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				addrCh <- m[1]
+			mu.Lock()
+			logs.WriteString(sc.Text() + "\n")
+			if m := re.FindStringSubmatch(sc.Text()); m != nil && addr == "" {
+				addr = m[1] // the first: the parent's, with workers
 			}
+			if strings.Contains(sc.Text(), `msg="hello: listening"`) {
+				if count++; count == listening {
+					close(ready)
+				}
+			}
+			mu.Unlock()
 		}
 	}()
+	log := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.String()
+	}
 	var url string
 	select {
-	case addr := <-addrCh:
+	case <-ready:
+		mu.Lock()
 		url = "http://" + addr
+		mu.Unlock()
 	case <-time.After(30 * time.Second):
-		t.Fatal("the server did not log its address")
+		t.Fatalf("the server did not log that it listens:\n%s", log())
 	}
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
@@ -128,7 +169,7 @@ func TestHelloProgram(t *testing.T) {
 	select {
 	case err := <-waited:
 		if err != nil {
-			t.Fatalf("exit: %v", err)
+			t.Fatalf("exit: %v\n%s", err, log())
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("the server did not exit after SIGTERM")

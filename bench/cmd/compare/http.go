@@ -24,6 +24,9 @@ const (
 	eventletWSGI  = "eventlet.wsgi"
 )
 
+// helloReady is what examples/hello logs once it serves on all its hubs.
+const helloReady = `msg="hello: listening"`
+
 // httpPool is the green-thread pool of greenhttp and eventlet.wsgi: as many
 // as the most connections wrk opens.
 const httpPool = 1000
@@ -35,7 +38,9 @@ func httpServers(n int) []*server {
 	pool := fmt.Sprint(httpPool)
 	return []*server{
 		{Name: greenhttpName, Desc: "greenhub greenhttp, examples/hello, -pool " + pool, pkg: "./examples/hello",
-			args: []string{"-pool", pool}},
+			args: []string{"-pool", pool}, ready: helloReady, readyN: 1},
+		{Name: "greenhttp-" + ns + "hubs", Desc: "greenhub greenhttp, examples/hello -hubs " + ns + ": a server, a greenpool of " + pool + " and a SO_REUSEPORT listener per hub", pkg: "./examples/hello",
+			args: []string{"-pool", pool, "-hubs", ns}, ready: helloReady, readyN: 1},
 		{Name: nethttp1Name, Desc: "net/http, goroutine per connection, GOMAXPROCS=1", pkg: "./bench/peers/stdhttp",
 			env: []string{"GOMAXPROCS=1"}},
 		{Name: "nethttp-" + ns + "p", Desc: "net/http, goroutine per connection, GOMAXPROCS=" + ns, pkg: "./bench/peers/stdhttp",

@@ -21,7 +21,12 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if procHelper() {
+		return
+	}
+	goleak.VerifyTestMain(m)
+}
 
 func TestParseWorkloads(t *testing.T) {
 	tests := []struct {
@@ -136,9 +141,10 @@ func TestSelectServers(t *testing.T) {
 		return strings.Join(n, ",")
 	}
 	tests := []struct{ filter, want string }{
-		{"", "greenhub,greenhub-4hubs,gnet-1loop,gnet-4loops,stdlib-P1,stdlib-P4,eventlet,gevent"},
+		{"", "greenhub,greenhub-4hubs,greenhub-4hubs-handoff,greenhub-4workers,gnet-1loop,gnet-4loops,stdlib-P1,stdlib-P4,eventlet,gevent"},
 		{"gnet", "gnet-1loop,gnet-4loops"},
-		{"greenhub, stdlib-P1", "greenhub,greenhub-4hubs,stdlib-P1"},
+		{"greenhub, stdlib-P1", "greenhub,greenhub-4hubs,greenhub-4hubs-handoff,greenhub-4workers,stdlib-P1"},
+		{"greenhub-4hubs", "greenhub-4hubs,greenhub-4hubs-handoff"},
 		{"nothing", ""},
 	}
 	for _, tt := range tests {
@@ -148,7 +154,7 @@ func TestSelectServers(t *testing.T) {
 	}
 	allHTTP := httpServers(4)
 	for _, tt := range []struct{ filter, want string }{
-		{"", "greenhttp,nethttp-1p,nethttp-4p,eventlet.wsgi,gevent.pywsgi"},
+		{"", "greenhttp,greenhttp-4hubs,nethttp-1p,nethttp-4p,eventlet.wsgi,gevent.pywsgi"},
 		{"nethttp,eventlet,gevent", "nethttp-1p,nethttp-4p,eventlet.wsgi,gevent.pywsgi"},
 		{"greenhub,gnet", ""},
 	} {
@@ -251,6 +257,42 @@ func TestMarkdown(t *testing.T) {
 	}
 }
 
+// TestMarkdownMulti checks issue 12's goals for greenhub with one hub per
+// CPU against gnet and stdlib with as many.
+func TestMarkdownMulti(t *testing.T) {
+	r := syntheticReport()
+	r.CPUs = 2
+	w := r.Workloads[0]
+	mk := func(server string, msgs float64, cpuPerMsg, p99 time.Duration) cell {
+		n := int64(msgs * 10)
+		return cell{Server: server, Workload: w, Round: 1,
+			Result: &loadgen.Result{Msgs: n, MsgsPerSec: msgs, Latency: loadgen.Latency{Count: n, P99: p99}},
+			CPU:    cpuPerMsg * time.Duration(n), CPUPerMsg: cpuPerMsg, CPUOK: true}
+	}
+	r.Servers = append(r.Servers, serverInfo{Name: "greenhub-2hubs"}, serverInfo{Name: "gnet-2loops"}, serverInfo{Name: "stdlib-P2"})
+	r.Runs = append(r.Runs,
+		mk("greenhub-2hubs", 66000, 11*time.Microsecond, 3*time.Millisecond),
+		mk("gnet-2loops", 60000, 12*time.Microsecond, 4*time.Millisecond),
+		mk("stdlib-P2", 70000, 13*time.Microsecond, 2*time.Millisecond))
+	r.aggregate()
+	md := r.markdown()
+	for _, want := range []string{
+		"### Goals of issue 12 (greenhub-2hubs: greenhub with one hub per CPU)",
+		"| msgs/s ≥ 1.0× gnet-2loops, 100 conns × 64 B | 1.10× | yes |",
+		"| msgs/s ≥ 1.0× stdlib-P2, 100 conns × 64 B | 0.94× | **no** |",
+		"| p99 ≤ gnet-2loops's, 100 conns × 64 B | 3.00 ms vs 4.00 ms | yes |",
+		"| CPU/msg ≤ gnet-2loops's, 100 conns × 64 B | 0.92× (11.00 µs vs 12.00 µs) | yes |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks\n%s\nin\n%s", want, md)
+		}
+	}
+	// Without the multi-hub server the table is left out.
+	if md := syntheticReport().markdown(); strings.Contains(md, "issue 12") {
+		t.Errorf("issue 12's goals without greenhub-2hubs:\n%s", md)
+	}
+}
+
 func TestWriteReport(t *testing.T) {
 	dir := t.TempDir()
 	r := syntheticReport()
@@ -342,6 +384,53 @@ func TestQuickGoPeers(t *testing.T) {
 	}
 	if strings.Contains(string(md), "FAILED") {
 		t.Errorf("a measurement failed:\n%s", md)
+	}
+	if len(live.m) != 0 {
+		t.Errorf("%d server processes still running", len(live.m))
+	}
+}
+
+// TestQuickGreenhubMulti runs compare end to end, bounded, against
+// greenhub's many-core variants: several hubs with each way of spreading
+// connections, and worker processes, whose CPU time must be counted (the
+// parent of the workers does nothing).
+func TestQuickGreenhubMulti(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs servers; skipped with -short")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("CPU and RSS figures need /proc")
+	}
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	code := run(ctx, []string{"-mode", "echo", "-cpus", "2", "-servers", "greenhub-2", "-out", dir, "-rounds", "1",
+		"-warmup", "100ms", "-duration", "500ms", "-idle", "200", "-workloads", "20x64"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s\nstdout:\n%s", code, &stderr, &stdout)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"greenhub-2hubs", "greenhub-2hubs-handoff", "greenhub-2workers"} {
+		c := rep.cell(name, workload{20, 64, 1})
+		if c == nil {
+			t.Errorf("%s: no measurement:\n%s", name, &stdout)
+			continue
+		}
+		// Echoing costs at least a read and a write per message, a few µs.
+		if !c.CPUOK || c.CPUPerMsg < time.Microsecond {
+			t.Errorf("%s: CPU per message %v (ok %v): the workers' CPU is not counted", name, c.CPUPerMsg, c.CPUOK)
+		}
+		if rep.idleOf(name) == nil {
+			t.Errorf("%s: no idle memory measurement", name)
+		}
 	}
 	if len(live.m) != 0 {
 		t.Errorf("%d server processes still running", len(live.m))

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -92,6 +93,27 @@ func (p *process) waitAccepting(ctx context.Context, addr string, timeout time.D
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// waitLogged waits until the process's output holds n copies of line (its
+// output's tail, which is enough for start-up), the process exits, ctx ends
+// or timeout passes.
+func (p *process) waitLogged(ctx context.Context, line string, n int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for strings.Count(p.out.String(), line) < n {
+		if p.exited() {
+			return fmt.Errorf("%s exited before it served (%v): %s", p.name, p.err, p.out.String())
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not log %d × %s within %v: %s", p.name, n, line, timeout, p.out.String())
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return nil
 }
 
 // stop sends SIGTERM to the process group, then SIGKILL if it has not

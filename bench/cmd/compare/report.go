@@ -18,6 +18,7 @@ type report struct {
 	Quick     bool          `json:"quick"`
 	CPU       string        `json:"cpu"`
 	Cores     int           `json:"cores"`
+	CPUs      int           `json:"cpus,omitempty"` // -cpus: the many-core variants' count; 0 in results.json from before it
 	Kernel    string        `json:"kernel"`
 	GoVersion string        `json:"go_version"`
 	Warmup    time.Duration `json:"warmup_ns"`
@@ -58,6 +59,7 @@ func newReport(o *options, ss, hs []*server) *report {
 		Quick:     o.quick,
 		CPU:       cpu,
 		Cores:     runtime.NumCPU(),
+		CPUs:      o.cpus,
 		Kernel:    kernel,
 		GoVersion: runtime.Version(),
 		Warmup:    o.warmup,
@@ -269,11 +271,11 @@ func (r *report) echoMarkdown(b *strings.Builder) {
 	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
 	p("%s Each run: %v warm-up, then a %v measured window; "+
 		"%d round(s) over all servers; each cell shows the round with the median msgs/s "+
-		"(the range column spans all rounds), except CPU/msg and user/msg, the medians of the rounds. loadgen runs on the same machine as the server.\n\n",
+		"(the range column spans all rounds), except CPU/msg and user/msg, the medians of the rounds. loadgen runs on the same machine as the server and shares its cores, which bounds msgs/s; CPU per message is the server's own and is not distorted by it.\n\n",
 		r.runLine(), r.Warmup, r.Duration, r.Rounds)
 	p("Ratios compare greenhub (one hub) with each server; **above 1 means greenhub is better**: " +
 		"`gh ÷ this` divides greenhub's msgs/s by the server's, `this ÷ gh` divides the server's CPU per message by greenhub's. " +
-		"Server CPU is user+system time of the server process over the measured window (/proc/PID/stat, 10 ms ticks); " +
+		"Server CPU is user+system time of the server process (with its worker processes, if any) over the measured window (/proc/PID/stat, 10 ms ticks); " +
 		"user/msg is its user-space part, the rest is mostly the kernel's TCP work.\n\n")
 
 	for _, w := range r.Workloads {
@@ -321,6 +323,7 @@ func (r *report) echoMarkdown(b *strings.Builder) {
 	}
 
 	p("%s", r.goals())
+	p("%s", r.goalsMulti())
 
 	p("### Servers\n\n")
 	legend(b, r.Servers)
@@ -430,6 +433,72 @@ func (r *report) goals() string {
 	}
 
 	return goalTable("Goals of issue 6 (greenhub with one hub)", gs)
+}
+
+// goalsMulti checks the targets of issue 12 for greenhub with one hub per
+// CPU (N of them) against the peers using as many: at 100 and 1,000
+// connections × 64 B, msgs/s ≥ 1.0× gnet-Nloops' and stdlib-PN's, p99 no
+// worse than gnet-Nloops', server CPU per message ≤ gnet-Nloops'. It is
+// empty when the run measured none of them.
+func (r *report) goalsMulti() string {
+	n := r.CPUs
+	if n == 0 {
+		n = r.Cores
+	}
+	var (
+		gh   = greenhubMultiName(n)
+		gnet = fmt.Sprintf("gnet-%dloops", n)
+		std  = fmt.Sprintf("stdlib-P%d", n)
+		gs   []goal
+		any  bool
+	)
+	yesNo := func(ok bool) string {
+		if ok {
+			return "yes"
+		}
+		return "**no**"
+	}
+	for _, w := range r.Workloads {
+		if w.Size != 64 || w.Inflight != 1 || (w.Conns != 100 && w.Conns != 1000) {
+			continue
+		}
+		c, cg, cs := r.cell(gh, w), r.cell(gnet, w), r.cell(std, w)
+		any = any || c != nil
+		missing := func(text string) goal { return goal{text: fmt.Sprintf("%s, %v", text, w), measured: "—", met: "—"} }
+
+		g := missing("msgs/s ≥ 1.0× " + gnet)
+		if c != nil && cg != nil {
+			rm := c.Result.MsgsPerSec / cg.Result.MsgsPerSec
+			g.measured, g.met = fmt.Sprintf("%.2f×", rm), yesNo(rm >= 1)
+		}
+		gs = append(gs, g)
+
+		g = missing("msgs/s ≥ 1.0× " + std)
+		if c != nil && cs != nil {
+			rm := c.Result.MsgsPerSec / cs.Result.MsgsPerSec
+			g.measured, g.met = fmt.Sprintf("%.2f×", rm), yesNo(rm >= 1)
+		}
+		gs = append(gs, g)
+
+		g = missing("p99 ≤ " + gnet + "'s")
+		if c != nil && cg != nil {
+			g.measured = fmt.Sprintf("%s vs %s", fmtDur(c.Result.Latency.P99), fmtDur(cg.Result.Latency.P99))
+			g.met = yesNo(c.Result.Latency.P99 <= cg.Result.Latency.P99)
+		}
+		gs = append(gs, g)
+
+		g = missing("CPU/msg ≤ " + gnet + "'s")
+		if c != nil && cg != nil && perMsg(c) > 0 && perMsg(cg) > 0 {
+			g.measured = fmt.Sprintf("%.2f× (%s vs %s)", perMsg(c)/perMsg(cg),
+				fmtPerOp(true, c.CPUPerMsg, c.CPUPerMsg), fmtPerOp(true, cg.CPUPerMsg, cg.CPUPerMsg))
+			g.met = yesNo(c.CPUPerMsg <= cg.CPUPerMsg)
+		}
+		gs = append(gs, g)
+	}
+	if !any {
+		return ""
+	}
+	return goalTable(fmt.Sprintf("Goals of issue 12 (%s: greenhub with one hub per CPU)", gh), gs)
 }
 
 // goalTable renders goals as a table under a heading.

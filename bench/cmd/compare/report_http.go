@@ -93,7 +93,7 @@ func (r *report) httpMarkdown(b *strings.Builder) {
 		"Before it is measured, each server passes a check of the routes every server serves, with a net/http client: "+
 		"`GET /hello`, `POST /echo` (64 KiB, with a Content-Length and chunked), `GET /stream?n=3`.\n\n",
 		wrk, warmup, wrkSeconds(r.Duration), r.Rounds)
-	p("Server CPU is user+system time of the server process from the start of the measured wrk run to its exit " +
+	p("Server CPU is user+system time of the server process (with its worker processes, if any) from the start of the measured wrk run to its exit " +
 		"(the connections' set-up included; /proc/PID/stat, 10 ms ticks); p50 and p99 are wrk's; " +
 		"errors counts wrk's socket errors (connect, read, write, timeout). " +
 		"Ratios divide each server's figure by the baseline's from the same run and connection count: " +

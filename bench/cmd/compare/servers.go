@@ -25,6 +25,12 @@ type server struct {
 	// module is what a Python server needs to import; by default the
 	// name's part before its first "-".
 	module string
+	// ready, if set, is a log line's text the server prints readyN times
+	// once every process and hub of it serves: a server spreading
+	// connections over several listeners must not get its load before the
+	// last one listens, or the first ones keep it all.
+	ready  string
+	readyN int
 
 	bin  string // built binary, or the Python interpreter
 	skip string // why it is skipped, if it is
@@ -33,15 +39,23 @@ type server struct {
 // greenhubName is the reference every ratio is taken against.
 const greenhubName = "greenhub"
 
+// echoReady is what examples/echo logs once a process serves on all its
+// hubs (with -workers N, the parent first, then each worker).
+const echoReady = `msg="echo: listening"`
+
 // servers returns the comparison's servers, greenhub first. n is the number
 // of CPUs used for the many-core variants.
 func servers(n int) []*server {
 	ns := fmt.Sprint(n)
 	return []*server{
 		{Name: greenhubName, Desc: "greenhub examples/echo, one hub", pkg: "./examples/echo",
-			args: []string{"-hubs", "1"}},
-		{Name: "greenhub-" + ns + "hubs", Desc: "greenhub examples/echo, one hub per CPU", pkg: "./examples/echo",
-			args: []string{"-hubs", ns}},
+			args: []string{"-hubs", "1"}, ready: echoReady, readyN: 1},
+		{Name: greenhubMultiName(n), Desc: "greenhub examples/echo, one hub per CPU, a SO_REUSEPORT listener per hub", pkg: "./examples/echo",
+			args: []string{"-hubs", ns, "-spread", "reuseport"}, ready: echoReady, readyN: 1},
+		{Name: greenhubMultiName(n) + "-handoff", Desc: "greenhub examples/echo, one hub per CPU, hub 0 accepting and dealing connections round robin (AcceptTo)", pkg: "./examples/echo",
+			args: []string{"-hubs", ns, "-spread", "handoff"}, ready: echoReady, readyN: 1},
+		{Name: "greenhub-" + ns + "workers", Desc: "greenhub examples/echo, one worker process per CPU (service.ProcessLauncher), each of one hub with its own SO_REUSEPORT listener", pkg: "./examples/echo",
+			args: []string{"-workers", ns}, ready: echoReady, readyN: 1 + n},
 		{Name: "gnet-1loop", Desc: "gnet v2, one event loop", pkg: "./bench/peers/gnetecho",
 			args: []string{"-loops", "1"}},
 		{Name: "gnet-" + ns + "loops", Desc: "gnet v2, one event loop per CPU", pkg: "./bench/peers/gnetecho",
@@ -157,7 +171,12 @@ func pythonHas(ctx context.Context, python, module string) error {
 	return nil
 }
 
-// start starts s listening on addr and waits until it accepts.
+// greenhubMultiName is the name of greenhub with one hub per CPU, n CPUs:
+// the reference of issue 12's goals.
+func greenhubMultiName(n int) string { return fmt.Sprintf("greenhub-%dhubs", n) }
+
+// start starts s listening on addr and waits until it accepts (and, if it
+// says how, until it serves on every hub).
 func (s *server) start(ctx context.Context, root, addr string) (*process, error) {
 	args := []string{"-addr", addr}
 	if s.script != "" {
@@ -171,6 +190,12 @@ func (s *server) start(ctx context.Context, root, addr string) (*process, error)
 	if err := p.waitAccepting(ctx, addr, 20*time.Second); err != nil {
 		p.stop(time.Second)
 		return nil, err
+	}
+	if s.ready != "" {
+		if err := p.waitLogged(ctx, s.ready, s.readyN, 20*time.Second); err != nil {
+			p.stop(time.Second)
+			return nil, err
+		}
 	}
 	return p, nil
 }
