@@ -33,7 +33,10 @@
 // green thread use Go channels and a sync.WaitGroup without blocking the
 // hub, with a helper goroutine that reports through the door. Each call in
 // flight holds a reference on the hub (hub.Hub.Ref), so Run does not take
-// the wait for a deadlock (hub.ErrDeadlock).
+// the wait for a deadlock (hub.ErrDeadlock). Between the hubs of one
+// process (a hub.Group), CallHub runs a function in a green thread of
+// another hub while the calling green thread parks. NotifySignal delivers
+// operating-system signals to green threads (Signals.Wait).
 //
 // Which goroutine may call what: the primitives and Timeout are for the
 // hub's thread — blocking methods for its green threads, the others also
@@ -41,5 +44,6 @@
 // errors.Is hub.ErrOutside (hub.ErrNotStarted or hub.ErrStopped outside
 // the run) and change nothing; the lock methods, which return no error,
 // panic with it, as sync's misuse panics. Call and Go are for other
-// goroutines only (on the hub's thread they return ErrOnHub).
+// goroutines only (on the hub's thread they return ErrOnHub, and Call does on
+// any hub's thread: use CallHub there).
 package greensync
