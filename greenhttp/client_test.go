@@ -11,15 +11,8 @@ import (
 
 	"github.com/greenhub/greenhub/greensync"
 	"github.com/greenhub/greenhub/greenthread"
+	"github.com/greenhub/greenhub/hub"
 )
-
-// onHub runs fn in a green thread of the served hub and returns its error.
-func (s *served) onHub(t testing.TB, fn func() error) {
-	t.Helper()
-	if _, err := greensync.Call(s.h, func() (struct{}, error) { return struct{}{}, fn() }); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // slowMux serves /hello, /echo, and /slow, which sleeps (green) for the
 // duration in ?d= and then answers.
@@ -104,13 +97,16 @@ func TestClient(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var got string
-			s.onHub(t, func() (err error) {
-				got, err = tt.do()
-				return err
+			type result struct {
+				v   string
+				err error
+			}
+			got := onHub(t, s, func() result {
+				v, err := tt.do()
+				return result{v, err}
 			})
-			if got != tt.want {
-				t.Fatalf("got %q, want %q", got, tt.want)
+			if got.err != nil || got.v != tt.want {
+				t.Fatalf("got %q, %v; want %q", got.v, got.err, tt.want)
 			}
 		})
 	}
@@ -118,7 +114,7 @@ func TestClient(t *testing.T) {
 
 func TestClientOutsideHub(t *testing.T) {
 	s := serve(t, &Server{Handler: slowMux()})
-	if _, err := NewClient(s.h, nil).Get(s.url + "/hello"); err == nil {
-		t.Fatal("Get from a plain goroutine succeeded; want an error matching hub.ErrOutside")
+	if _, err := NewClient(s.h, nil).Get(s.url + "/hello"); !errors.Is(err, hub.ErrOutside) {
+		t.Fatalf("Get from a plain goroutine: %v, want an error matching hub.ErrOutside", err)
 	}
 }

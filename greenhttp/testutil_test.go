@@ -24,16 +24,48 @@ import (
 // wait is the bound on every wait of the tests that is not about timing.
 const wait = 10 * time.Second
 
+// served is a Server running on its own hub in the background, listening on
+// loopback.
+type served struct {
+	srv     *Server
+	h       *hub.Hub
+	addr    string
+	url     string
+	done    chan error    // the hub's Run
+	end     chan struct{} // closed to let the hub's main return
+	stopped bool
+}
+
+// serve starts srv on a new hub listening on 127.0.0.1 and stops it (Close)
+// when the test ends, failing the test if the hub ended with an error.
+func serve(t testing.TB, srv *Server, opts ...hub.Option) *served {
+	t.Helper()
+	s, _ := serveOn(t, hub.New(opts...), srv)
+	return s
+}
+
 // serveOn is serve with a hub made by the caller (a Server's Pool needs it
-// before Serve), reporting what Serve returned on serveErr. As a program
-// that shuts down gracefully must, the hub's main does not return when Serve
-// does, but when the test ends: Run kills the green threads still serving.
+// before Serve), reporting what Serve returned on serveErr.
 func serveOn(t testing.TB, h *hub.Hub, srv *Server) (s *served, serveErr <-chan error) {
 	t.Helper()
-	s = &served{srv: srv, h: h, done: make(chan error, 1)}
+	return start(t, h, srv, "http", srv.Serve)
+}
+
+// serveTLS is serve with ServeTLS (the certificate in srv.TLSConfig).
+func serveTLS(t testing.TB, srv *Server) *served {
+	t.Helper()
+	s, _ := start(t, hub.New(), srv, "https", func(l *netio.Listener) error { return srv.ServeTLS(l, "", "") })
+	return s
+}
+
+// start runs serveFn on a loopback listener in h's main. As a program that
+// shuts down gracefully must, the hub's main does not return when Serve
+// does, but when the test ends: Run kills the green threads still serving.
+func start(t testing.TB, h *hub.Hub, srv *Server, scheme string, serveFn func(*netio.Listener) error) (*served, <-chan error) {
+	t.Helper()
+	s := &served{srv: srv, h: h, done: make(chan error, 1), end: make(chan struct{})}
 	addrs := make(chan string, 1)
 	errs := make(chan error, 1)
-	end := make(chan struct{})
 	go func() {
 		s.done <- s.h.Run(func() error {
 			l, err := netio.Listen(s.h, "tcp", "127.0.0.1:0")
@@ -42,12 +74,12 @@ func serveOn(t testing.TB, h *hub.Hub, srv *Server) (s *served, serveErr <-chan 
 				return err
 			}
 			addrs <- l.Addr().String()
-			err = srv.Serve(l)
+			err = serveFn(l)
 			errs <- err
 			if !errors.Is(err, ErrServerClosed) {
 				return err
 			}
-			_, _, err = greensync.Recv(s.h, end)
+			_, _, err = greensync.Recv(s.h, (<-chan struct{})(s.end))
 			return err
 		})
 	}()
@@ -55,12 +87,50 @@ func serveOn(t testing.TB, h *hub.Hub, srv *Server) (s *served, serveErr <-chan 
 	if !ok {
 		t.Fatalf("listen: %v", <-s.done)
 	}
-	s.addr, s.url = addr, "http://"+addr
-	t.Cleanup(func() {
-		close(end)
-		s.stop(t)
-	})
+	s.addr, s.url = addr, scheme+"://"+addr
+	t.Cleanup(func() { s.stop(t) })
 	return s, errs
+}
+
+// stop closes the server, lets the hub's main return and waits for the hub
+// to end. Stopping twice does nothing.
+func (s *served) stop(t testing.TB) {
+	t.Helper()
+	if s.stopped {
+		return
+	}
+	s.stopped = true
+	close(s.end)
+	if err := s.srv.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("hub: %v", err)
+		}
+	case <-time.After(wait):
+		t.Fatalf("hub did not end after Close")
+	}
+}
+
+// client returns a keep-alive client for the test, closed at its end.
+func client(t testing.TB) *http.Client {
+	tr := &http.Transport{MaxIdleConnsPerHost: 100, DisableCompression: true}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: wait}
+}
+
+// dial opens a raw client connection to the server.
+func (s *served) dial(t testing.TB) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", s.addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(wait))
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 // onHub runs fn in a green thread of s's hub and returns its result.

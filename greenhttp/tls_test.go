@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"errors"
 	"io"
 	"math/big"
 	"net"
@@ -48,34 +47,6 @@ func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
 	pool := x509.NewCertPool()
 	pool.AddCert(leaf)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
-}
-
-// serveTLS is serve for ServeTLS.
-func serveTLS(t testing.TB, srv *Server) *served {
-	t.Helper()
-	s := &served{srv: srv, h: hub.New(), done: make(chan error, 1)}
-	addrs := make(chan string, 1)
-	go func() {
-		s.done <- s.h.Run(func() error {
-			l, err := netio.Listen(s.h, "tcp", "127.0.0.1:0")
-			if err != nil {
-				close(addrs)
-				return err
-			}
-			addrs <- l.Addr().String()
-			if err := srv.ServeTLS(l, "", ""); !errors.Is(err, ErrServerClosed) {
-				return err
-			}
-			return nil
-		})
-	}()
-	addr, ok := <-addrs
-	if !ok {
-		t.Fatalf("listen: %v", <-s.done)
-	}
-	s.addr, s.url = addr, "https://"+addr
-	t.Cleanup(func() { s.stop(t) })
-	return s
 }
 
 func TestServeTLS(t *testing.T) {

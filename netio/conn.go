@@ -64,26 +64,8 @@ func (c *Conn) Read(b []byte) (int, error) {
 			return 0, nil
 		}
 		if ready {
-			n, err := sysRead(fd.sysfd, b)
-			switch {
-			case err == nil && n > 0:
-				// A short read on a stream drained the buffer; after a
-				// hang-up no edge would follow, so keep reading then.
-				if n < len(b) && fd.sotype == unix.SOCK_STREAM && !fd.pfd.HungUp() {
-					fd.pfd.ClearReadReady()
-				}
-				return n, nil
-			case err == nil:
-				if fd.sotype == unix.SOCK_STREAM {
-					return 0, io.EOF
-				}
-				return 0, nil
-			case err == unix.EINTR:
-				continue
-			case err == unix.EAGAIN:
-				fd.pfd.ClearReadReady()
-			default:
-				return 0, fd.opErr("read", err)
+			if n, err := fd.readOnce(b); err != errWouldBlock {
+				return n, err
 			}
 		}
 		// Woken without error: try the read even if no edge set the hint
@@ -154,28 +136,13 @@ func (c *Conn) write(b []byte, wait bool) (int, error) {
 	}
 }
 
-// The helpers below are for TLSConn, which must not park inside crypto/tls
-// (see tls.go): it reads and writes the socket without waiting, and waits
-// for readiness itself, outside tls, between its calls into tls.
-
-// readNow is Read that never parks: it returns errWouldBlock, at once and
-// without a system call, when the readiness hint says the socket is
-// drained (a short read or EAGAIN since the last edge) unless force is
-// set (a waker said to try), or when the read deadline has passed, as
-// the stdlib refuses a read past its deadline. The caller has checked
-// that it runs on the hub's thread.
-func (c *Conn) readNow(b []byte, force bool) (int, error) {
-	fd := &c.fd
+// readOnce is one read(2), EINTR retried, keeping the readiness hint: the
+// bytes read; io.EOF at a stream's end; errWouldBlock when the socket is
+// drained (the hint cleared); or the read's error. A short read on a stream
+// drained the buffer too, but after a hang-up no edge would follow, so the
+// hint stays set then.
+func (fd *netFD) readOnce(b []byte) (int, error) {
 	for {
-		if fd.pfd.Closed() {
-			return 0, fd.opErr("read", net.ErrClosed)
-		}
-		if fd.rexp || !force && !fd.pfd.ReadReady() {
-			return 0, errWouldBlock
-		}
-		if len(b) == 0 {
-			return 0, nil
-		}
 		n, err := sysRead(fd.sysfd, b)
 		switch {
 		case err == nil && n > 0:
@@ -197,6 +164,30 @@ func (c *Conn) readNow(b []byte, force bool) (int, error) {
 			return 0, fd.opErr("read", err)
 		}
 	}
+}
+
+// The helpers below are for TLSConn, which must not park inside crypto/tls
+// (see tls.go): it reads and writes the socket without waiting, and waits
+// for readiness itself, outside tls, between its calls into tls.
+
+// readNow is Read that never parks: it returns errWouldBlock, at once and
+// without a system call, when the readiness hint says the socket is
+// drained (a short read or EAGAIN since the last edge) unless force is
+// set (a waker said to try), or when the read deadline has passed, as
+// the stdlib refuses a read past its deadline. The caller has checked
+// that it runs on the hub's thread.
+func (c *Conn) readNow(b []byte, force bool) (int, error) {
+	fd := &c.fd
+	if fd.pfd.Closed() {
+		return 0, fd.opErr("read", net.ErrClosed)
+	}
+	if fd.rexp || !force && !fd.pfd.ReadReady() {
+		return 0, errWouldBlock
+	}
+	if len(b) == 0 {
+		return 0, nil
+	}
+	return fd.readOnce(b)
 }
 
 // waitReadable parks the calling green thread until a read may find data,

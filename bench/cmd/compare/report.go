@@ -100,6 +100,24 @@ func skipIn(ss []serverInfo, server, why string) {
 	}
 }
 
+// roundsOf picks the rounds of one cell out of all the runs (match): those
+// that succeeded, and the first that failed (nil if none did).
+func roundsOf[C any](all []C, match, failed func(*C) bool) (ok []C, firstFailed *C) {
+	for i := range all {
+		c := &all[i]
+		switch {
+		case !match(c):
+		case failed(c):
+			if firstFailed == nil {
+				firstFailed = c
+			}
+		default:
+			ok = append(ok, *c)
+		}
+	}
+	return ok, firstFailed
+}
+
 // aggregate sets Cells from Runs: for each server and workload, the round
 // with the median msgs/s (all its figures, so they stay consistent), or the
 // first failed round if one failed.
@@ -107,21 +125,9 @@ func (r *report) aggregate() {
 	r.Cells = nil
 	for _, s := range r.Servers {
 		for _, w := range r.Workloads {
-			var runs []cell
-			var failed *cell
-			for i := range r.Runs {
-				c := &r.Runs[i]
-				if c.Server != s.Name || c.Workload != w {
-					continue
-				}
-				if c.Err != "" || c.Result == nil {
-					if failed == nil {
-						failed = c
-					}
-					continue
-				}
-				runs = append(runs, *c)
-			}
+			runs, failed := roundsOf(r.Runs,
+				func(c *cell) bool { return c.Server == s.Name && c.Workload == w },
+				func(c *cell) bool { return c.Err != "" || c.Result == nil })
 			switch {
 			case failed != nil:
 				c := *failed

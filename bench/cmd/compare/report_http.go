@@ -14,21 +14,9 @@ func (r *report) aggregateHTTP() {
 	r.HTTPCells = nil
 	for _, s := range r.HTTPServers {
 		for _, n := range r.HTTPConns {
-			var runs []httpCell
-			var failed *httpCell
-			for i := range r.HTTPRuns {
-				c := &r.HTTPRuns[i]
-				if c.Server != s.Name || c.Conns != n {
-					continue
-				}
-				if c.Err != "" || c.Wrk == nil {
-					if failed == nil {
-						failed = c
-					}
-					continue
-				}
-				runs = append(runs, *c)
-			}
+			runs, failed := roundsOf(r.HTTPRuns,
+				func(c *httpCell) bool { return c.Server == s.Name && c.Conns == n },
+				func(c *httpCell) bool { return c.Err != "" || c.Wrk == nil })
 			switch {
 			case failed != nil:
 				c := *failed
