@@ -69,21 +69,10 @@ func (c *conn) newResponse(req *http.Request, start time.Time, unscanned bool) *
 		// whole: answer it by its Transfer-Encoding, then close (RFC 9112 §6.1).
 		w.closeAfter = true
 	}
-	if req.Close || c.srv.DisableKeepAlives || (!req.ProtoAtLeast(1, 1) && !keepAliveRequested(req)) {
+	if req.Close || c.srv.DisableKeepAlives || (!req.ProtoAtLeast(1, 1) && !hasToken(req.Header["Connection"], "keep-alive")) {
 		w.closeAfter = true
 	}
 	return w
-}
-
-func keepAliveRequested(req *http.Request) bool {
-	for _, v := range req.Header["Connection"] {
-		for _, tok := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(tok), "keep-alive") {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // Header returns the response header map. Changes after WriteHeader (or the
@@ -156,6 +145,8 @@ func (w *response) WriteHeader(code int) {
 // written as they are: the server writes the framing it uses.
 var excludeFraming = map[string]bool{"Transfer-Encoding": true}
 
+// hasToken reports whether the comma-separated values of a header field hold
+// token, in any case.
 func hasToken(values []string, token string) bool {
 	for _, v := range values {
 		for _, tok := range strings.Split(v, ",") {

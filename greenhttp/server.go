@@ -177,7 +177,7 @@ func (srv *Server) bind(h *hub.Hub) error {
 // error ends it and is returned. l is closed on return. The caller must be a
 // green thread of l's hub.
 func (srv *Server) Serve(l *netio.Listener) error {
-	return srv.serve(l, l.Hub(), l.AcceptConn, nil)
+	return srv.serve(l, nil)
 }
 
 // ServeTLS is Serve with TLS: each connection is wrapped with
@@ -192,7 +192,7 @@ func (srv *Server) ServeTLS(l *netio.Listener, certFile, keyFile string) error {
 		l.Close()
 		return err
 	}
-	return srv.serve(l, h, l.AcceptConn, config)
+	return srv.serve(l, config)
 }
 
 // ListenAndServe listens on srv.Addr (":http" when empty) on h and serves.
@@ -247,8 +247,9 @@ func (srv *Server) tlsConfig(h *hub.Hub, certFile, keyFile string) (*tls.Config,
 	return config, nil
 }
 
-func (srv *Server) serve(l *netio.Listener, h *hub.Hub, accept func() (*netio.Conn, error), tlsConfig *tls.Config) error {
+func (srv *Server) serve(l *netio.Listener, tlsConfig *tls.Config) error {
 	defer l.Close()
+	h := l.Hub()
 	g, err := h.Raw().Green()
 	if err != nil {
 		return err
@@ -269,7 +270,7 @@ func (srv *Server) serve(l *netio.Listener, h *hub.Hub, accept func() (*netio.Co
 	srv.listeners[l] = g
 	defer delete(srv.listeners, l)
 	for {
-		nc, err := accept()
+		nc, err := l.AcceptConn()
 		if err != nil {
 			if srv.shuttingDown {
 				return ErrServerClosed
