@@ -47,10 +47,11 @@ import (
 // may be locked to its OS thread for the run (the main goroutine,
 // typically); Stop and Hub from any goroutine, at any time.
 type ServiceLauncher struct {
-	opts   Options
-	log    *slog.Logger
-	h      *hub.Hub
-	worker bool // a ProcessLauncher's worker: its signal rules
+	opts    Options
+	log     *slog.Logger
+	h       *hub.Hub
+	worker  bool   // a ProcessLauncher's worker: its signal rules
+	started func() // called once every service has started (a worker tells its parent)
 
 	mu       sync.Mutex
 	services []Service
@@ -212,6 +213,9 @@ func (l *ServiceLauncher) run() int {
 	r := runState{l: l, q: q, services: services}
 	if st, ok := r.start(); !ok {
 		return st
+	}
+	if l.started != nil {
+		l.started()
 	}
 	for {
 		ev, err := q.Get()

@@ -28,7 +28,7 @@ import (
 const (
 	envParent  = "SERVICE_TEST_PARENT"
 	envWorkers = "SERVICE_TEST_WORKERS" // workers (default 2)
-	envMode    = "SERVICE_TEST_MODE"    // the workers': echo (default), fail, norespawn
+	envMode    = "SERVICE_TEST_MODE"    // the workers': echo (default), fail, norespawn, slowstart
 	envDrain   = "SERVICE_TEST_DRAIN"   // Options.DrainTimeout, a duration
 	envKill    = "SERVICE_TEST_KILL"    // Options.KillTimeout, a duration
 )
@@ -118,6 +118,14 @@ func (e *echoService) Start(h *hub.Hub) error {
 	}
 	e.h = h
 	e.Base.Start(h)
+	if e.mode == "slowstart" {
+		// A service that takes a while to listen (reading its
+		// configuration, say): its parent must not retire the worker it
+		// replaces meanwhile.
+		if err := greenthread.Sleep(h, 300*time.Millisecond); err != nil {
+			return err
+		}
+	}
 	l, err := netio.FileListener(h, e.file)
 	if err != nil {
 		return err

@@ -61,17 +61,21 @@ import (
 //     SIGINT kills the workers at once.
 //   - SIGHUP: a graceful restart (restart_method 'reload', the Glance way):
 //     a new generation of workers is started — the same program read
-//     afresh, with the configuration as it is now — and once every slot
-//     of the new generation has been started, the old workers get SIGHUP:
-//     they stop accepting, finish the requests in flight and exit, and
-//     are not respawned (SIGKILL after KillTimeout). New workers start
-//     before old ones leave, and the listening socket never closes, so no
+//     afresh, with the configuration as it is now — and once every worker
+//     of the new generation has started its service (Start returned; the
+//     worker says so with a byte on its ready pipe, the descriptor after
+//     the files, named by EnvReady), the old workers get SIGHUP: they stop
+//     accepting, finish the requests in flight and exit, and are not
+//     respawned (SIGKILL after KillTimeout). New workers listen before old
+//     ones leave — on the inherited socket, which never closes, or on
+//     listeners of their own (SO_REUSEPORT) opened in Start — so no
 //     connection is refused in between. The new generation's forks count
 //     toward the throttle, so some may wait a second; the old generation
 //     serves meanwhile. The parent calls no method of the Service: each
 //     worker builds its own. (A new generation that cannot start — its
-//     workers exit with ExitNoRespawn — still retires the old one once
-//     each of its slots has been started.)
+//     workers exit, with ExitNoRespawn say — still retires the old one once
+//     each of its slots has been started and has either started its
+//     service or ended.)
 //   - Workers ignore SIGINT, so one ^C reaches the parent only.
 //   - When the parent dies, its workers exit within a second: on Linux the
 //     kernel sends them SIGKILL (SysProcAttr.Pdeathsig; the parent forks
@@ -123,6 +127,7 @@ type child struct {
 	pid     int
 	slot    int
 	gen     int
+	ready   bool      // its service has started (the ready pipe)
 	retired bool      // of an old generation: not respawned
 	hupSent bool      // retired and told so
 	killAt  time.Time // SIGKILL then, if still alive (zero: no bound)
@@ -221,6 +226,7 @@ func (p *ProcessLauncher) runWorker() int {
 	}
 	sl := NewServiceLauncher(p.opts)
 	sl.worker = true
+	sl.started = tellReady
 	sl.services = []Service{p.workerSvc}
 	p.mu.Lock()
 	p.workerSL = sl
@@ -253,10 +259,12 @@ func (w *wrap) emptySlot() int {
 }
 
 // complete reports whether every slot of the current generation has had a
-// worker.
+// worker and that worker, if it still runs, has started its service (told
+// the parent so on its ready pipe): a slot whose worker exited does not hold
+// the generation back.
 func (w *wrap) complete() bool {
-	for _, b := range w.begun {
-		if !b {
+	for i, b := range w.begun {
+		if !b || (w.slots[i] != nil && !w.slots[i].ready) {
 			return false
 		}
 	}
@@ -271,6 +279,8 @@ type supervisor struct {
 	pipeR    *os.File
 	forks    chan forkReq
 	exits    chan exitMsg
+	readies  chan *child   // workers whose services have started
+	done     chan struct{} // closed when supervise returns
 	live     map[*child]struct{}
 	stopping bool
 	status   int
@@ -318,9 +328,10 @@ func (p *ProcessLauncher) supervise() int {
 	s := &supervisor{
 		p: p, log: p.log, exe: exe, pipeR: pipeR,
 		forks: make(chan forkReq),
-		exits: make(chan exitMsg),
-		live:  map[*child]struct{}{},
+		exits: make(chan exitMsg), readies: make(chan *child), done: make(chan struct{}),
+		live: map[*child]struct{}{},
 	}
+	defer close(s.done)
 	// The forker: every worker is started from this goroutine, locked to
 	// its OS thread until no worker is left, because Linux sends
 	// Pdeathsig when the thread that forked ends, not the process.
@@ -370,6 +381,11 @@ func (p *ProcessLauncher) supervise() int {
 			s.beginStop("Stop")
 		case e := <-s.exits:
 			s.exited(e)
+		case c := <-s.readies:
+			c.ready = true
+			if _, alive := s.live[c]; alive && c.w.complete() {
+				s.retire(c.w, time.Now())
+			}
 		case <-due:
 		}
 		if t != nil {
@@ -458,9 +474,14 @@ func (s *supervisor) start(w *wrap, slot int, now time.Time) {
 	// mode, and O_NONBLOCK belongs to the open file — the listening socket
 	// shared with every worker, whose hubs would then block in accept(2)
 	// when a sibling takes the connection first.
+	readyR, readyW, err := os.Pipe()
+	if err != nil {
+		s.log.Error("service: cannot start a worker: ready pipe", "service", w.id, "index", slot, "err", err)
+		return
+	}
+	defer readyW.Close() // the worker has its own copy
 	fds := []uintptr{0, 1, 2}
-	var err error
-	for _, f := range append([]*os.File{s.pipeR}, w.files...) {
+	for _, f := range append(append([]*os.File{s.pipeR}, w.files...), readyW) {
 		var fd uintptr
 		if fd, err = rawFD(f); err != nil {
 			break
@@ -484,6 +505,7 @@ func (s *supervisor) start(w *wrap, slot int, now time.Time) {
 		err = res.err
 	}
 	runtime.KeepAlive(w.files)
+	runtime.KeepAlive(readyW)
 	var proc *os.Process
 	if err == nil {
 		proc, err = os.FindProcess(res.pid) // a child not waited for yet: its pid is its own
@@ -493,6 +515,7 @@ func (s *supervisor) start(w *wrap, slot int, now time.Time) {
 		// about once a second.
 		s.log.Error("service: cannot start a worker", "service", w.id, "index", slot, "err", err)
 		w.slots[slot] = nil
+		readyR.Close()
 		return
 	}
 	c := &child{w: w, proc: proc, pid: res.pid, slot: slot, gen: w.gen}
@@ -504,9 +527,16 @@ func (s *supervisor) start(w *wrap, slot int, now time.Time) {
 		state, err := proc.Wait()
 		s.exits <- exitMsg{c: c, state: state, err: err}
 	}()
-	if w.complete() {
-		s.retire(w, now)
-	}
+	go func() {
+		defer readyR.Close()
+		var b [1]byte
+		if n, _ := readyR.Read(b[:]); n == 1 {
+			select {
+			case s.readies <- c:
+			case <-s.done:
+			}
+		} // EOF: the worker ended before its service started; its exit tells
+	}()
 }
 
 // retire sends SIGHUP to w's workers of older generations: the new
@@ -624,6 +654,9 @@ func (s *supervisor) exited(e exitMsg) {
 	default:
 		s.log.Warn("service: worker exited; respawning it", how...)
 		s.fill(w, time.Now())
+	}
+	if !s.stopping && w.complete() {
+		s.retire(w, time.Now()) // the generation's last unready slot ended
 	}
 }
 

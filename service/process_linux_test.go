@@ -438,6 +438,32 @@ func TestProcessSIGHUPUnderLoad(t *testing.T) {
 	}
 }
 
+// SIGHUP with workers slow to start: the old workers are retired only once
+// their replacements have started their service (the ready pipe), not when
+// they have been forked.
+func TestProcessSIGHUPWaitsForReady(t *testing.T) {
+	p := startParent(t, envMode+"=slowstart")
+	p.serving(2)
+	p.signal(syscall.SIGHUP)
+	p.await("the retirements", 10*time.Second, func(recs []rec) bool {
+		return count(recs, "service: retiring an old worker") >= 2
+	})
+	serving := p.records("test: serving")
+	if len(serving) < 4 {
+		t.Fatalf("%d workers serving when the old ones were retired; want the 2 new ones too", len(serving))
+	}
+	lastNew := serving[3].Time
+	for _, r := range p.records("service: retiring an old worker") {
+		if r.Time.Before(lastNew) {
+			t.Errorf("an old worker was retired at %v, before the new generation served (%v)", r.Time, lastNew)
+		}
+	}
+	p.signal(syscall.SIGTERM)
+	if st := p.wait(10 * time.Second); st != service.ExitOK {
+		t.Errorf("parent exit status %d", st)
+	}
+}
+
 // SIGTERM: requests in flight complete, the parent exits 0 and has reaped
 // every worker.
 func TestProcessSIGTERMInFlight(t *testing.T) {

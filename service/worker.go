@@ -24,10 +24,15 @@ const (
 	// EnvFiles holds how many files the worker inherits, from descriptor
 	// 4 on.
 	EnvFiles = "GREENHUB_SERVICE_FILES"
+	// EnvReady holds the descriptor on which the worker tells the parent
+	// its service has started (the descriptor after the files); a worker
+	// started without it tells nobody.
+	EnvReady = "GREENHUB_SERVICE_READY"
 )
 
 // The descriptors of a worker: the read end of the parent's pipe, then the
-// files given to LaunchService.
+// files given to LaunchService, then the write end of the worker's ready
+// pipe (one byte on it tells the parent the service has started).
 const (
 	parentPipeFD = 3
 	firstFileFD  = 4
@@ -40,6 +45,7 @@ var workerState struct {
 	index   int
 	service int
 	files   []*os.File
+	ready   *os.File // the ready pipe's write end, until the service started
 
 	mu      sync.Mutex
 	dead    bool   // the parent's pipe reached EOF
@@ -68,8 +74,8 @@ func initWorker() {
 	if !isWorker {
 		return
 	}
-	svc, nfiles := os.Getenv(EnvService), os.Getenv(EnvFiles)
-	for _, k := range []string{EnvWorker, EnvService, EnvFiles} {
+	svc, nfiles, ready := os.Getenv(EnvService), os.Getenv(EnvFiles), os.Getenv(EnvReady)
+	for _, k := range []string{EnvWorker, EnvService, EnvFiles, EnvReady} {
 		os.Unsetenv(k)
 	}
 	index, err1 := strconv.Atoi(idx)
@@ -88,6 +94,10 @@ func initWorker() {
 		files[i] = os.NewFile(uintptr(fd), "greenhub-inherited-"+strconv.Itoa(i))
 	}
 	workerState.ok, workerState.index, workerState.service, workerState.files = true, index, service, files
+	if fd, err := strconv.Atoi(ready); err == nil && fd == firstFileFD+n {
+		syscall.CloseOnExec(fd)
+		workerState.ready = os.NewFile(uintptr(fd), "greenhub-ready-pipe")
+	}
 
 	// The parent's pipe: nobody ever writes to it; EOF means that the
 	// parent's end was closed, which happens when the parent dies (oslo's
@@ -108,6 +118,17 @@ func initWorker() {
 		}
 		parentDied()
 	}()
+}
+
+// tellReady tells the parent that the worker's service has started: its
+// listeners are open, so that the parent may retire the workers this one
+// replaces (SIGHUP) without a connection being refused in between.
+func tellReady() {
+	if f := workerState.ready; f != nil {
+		workerState.ready = nil
+		f.Write([]byte{1})
+		f.Close()
+	}
 }
 
 // parentDied runs when the parent's pipe reaches EOF: the launcher running
@@ -150,9 +171,9 @@ func watchParent(f func()) (unwatch func()) {
 // workerEnv returns env without the worker variables, plus those of
 // worker index of service svc inheriting n files.
 func workerEnv(env []string, svc, index, n int) []string {
-	out := make([]string, 0, len(env)+3)
+	out := make([]string, 0, len(env)+4)
 	for _, kv := range env {
-		if hasKey(kv, EnvWorker) || hasKey(kv, EnvService) || hasKey(kv, EnvFiles) {
+		if hasKey(kv, EnvWorker) || hasKey(kv, EnvService) || hasKey(kv, EnvFiles) || hasKey(kv, EnvReady) {
 			continue
 		}
 		out = append(out, kv)
@@ -160,7 +181,8 @@ func workerEnv(env []string, svc, index, n int) []string {
 	return append(out,
 		fmt.Sprintf("%s=%d", EnvWorker, index),
 		fmt.Sprintf("%s=%d", EnvService, svc),
-		fmt.Sprintf("%s=%d", EnvFiles, n))
+		fmt.Sprintf("%s=%d", EnvFiles, n),
+		fmt.Sprintf("%s=%d", EnvReady, firstFileFD+n))
 }
 
 func hasKey(kv, k string) bool { return len(kv) > len(k) && kv[len(k)] == '=' && kv[:len(k)] == k }

@@ -65,10 +65,9 @@
 // split them as a hash does (44/56). The price of per-hub listeners: a
 // listener that closes (a worker retired by SIGHUP, or one that crashed)
 // resets the connections queued on it, unless Linux's
-// net.ipv4.tcp_migrate_req moves them to a sibling; and ProcessLauncher
-// retires the old workers once their replacements are started, not once
-// they listen, so a SIGHUP may refuse the connections of the few
-// milliseconds in between. On macOS SO_REUSEPORT does not spread
+// net.ipv4.tcp_migrate_req=1 moves them to a sibling (a SIGHUP retires
+// the old workers only once their replacements listen: their Start has
+// returned and they told the parent). On macOS SO_REUSEPORT does not spread
 // connections (FreeBSD has SO_REUSEPORT_LB for that): there, use -spread
 // handoff within one process.
 //
