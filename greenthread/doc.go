@@ -7,7 +7,8 @@
 // a delay and can be cancelled before then (spawn_after). Sleep and Yield
 // (eventlet's sleep(s) and sleep(0)) suspend the caller. This package is
 // how applications spawn and sleep; the hub's Raw face is for building
-// primitives.
+// primitives. Local is eventlet's corolocal.local: a value per green thread
+// (a request id, a logger), freed when the green thread ends.
 //
 // Greenlets are the lower level: a Greenlet runs only when switched to,
 // Switch passes a value in both directions, Throw raises an error at the

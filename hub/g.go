@@ -85,10 +85,34 @@ type G struct {
 	result any
 	err    error
 
-	owner any // the object a higher package wraps this G in
+	owner  any         // the object a higher package wraps this G in
+	locals map[any]any // green-thread-local values (greenthread.Local), dropped when the G ends
 
 	livePrev, liveNext *G
 }
+
+// Local returns the value stored under key for this G by SetLocal, and
+// whether there is one: the storage of greenthread.Local. Hub thread only.
+func (g *G) Local(key any) (any, bool) {
+	v, ok := g.locals[key]
+	return v, ok
+}
+
+// SetLocal stores v under key for this G until it ends (a G that has ended
+// stores nothing); DeleteLocal removes it. Keys are compared as map keys:
+// use a pointer of the package's own. Hub thread only.
+func (g *G) SetLocal(key, v any) {
+	if g.state == gDead {
+		return
+	}
+	if g.locals == nil {
+		g.locals = make(map[any]any)
+	}
+	g.locals[key] = v
+}
+
+// DeleteLocal removes the value stored under key. Hub thread only.
+func (g *G) DeleteLocal(key any) { delete(g.locals, key) }
 
 // ID returns the G's number, unique within its hub; the hub loop is 0.
 func (g *G) ID() uint64 { return g.id }
@@ -254,6 +278,7 @@ func (h *Hub) finish(g *G) {
 	}
 	g.state = gDead
 	g.onChain = false
+	g.locals = nil // freed with the green thread, even if its record is kept
 	h.unlink(g)
 	if h.tracer != nil {
 		h.tracer.Exit(g, g.err)
