@@ -244,7 +244,7 @@ func (c *conn) readRequest() (*response, error) {
 	if lim.write > 0 {
 		c.raw.SetWriteDeadline(time.Now().Add(lim.write))
 	}
-	return c.newResponse(req, start, !c.r.scan.done), nil
+	return c.newResponse(req, start), nil
 }
 
 // setReadDeadline sets the read deadline d after from (now when zero), or

@@ -53,7 +53,7 @@ type response struct {
 	ctx  requestContext
 }
 
-func (c *conn) newResponse(req *http.Request, start time.Time, unscanned bool) *response {
+func (c *conn) newResponse(req *http.Request, start time.Time) *response {
 	w := &response{c: c, start: start, contentLength: -1, buf: c.chunkBuf[:0]}
 	clear(c.header)
 	w.body = requestBody{w: w, src: req.Body, trailer: &req.Trailer, eof: req.Body == http.NoBody}
@@ -64,11 +64,6 @@ func (c *conn) newResponse(req *http.Request, start time.Time, unscanned bool) *
 	req.RemoteAddr = c.client
 	req.TLS = c.tlsState
 	w.req = req.WithContext(&w.ctx)
-	if unscanned && len(req.TransferEncoding) > 0 {
-		// A chunked request whose headers the smuggling check could not see
-		// whole: answer it by its Transfer-Encoding, then close (RFC 9112 §6.1).
-		w.closeAfter = true
-	}
 	if req.Close || c.srv.DisableKeepAlives || (!req.ProtoAtLeast(1, 1) && !hasToken(req.Header["Connection"], "keep-alive")) {
 		w.closeAfter = true
 	}
@@ -353,12 +348,7 @@ func (w *response) FlushError() error {
 	if w.hijacked {
 		return http.ErrHijacked
 	}
-	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
-	}
-	if !w.committed {
-		w.commit(false)
-	}
+	w.head(false)
 	if w.req.Method != http.MethodHead {
 		w.emit(w.buf)
 		w.buf = w.buf[:0]
@@ -369,15 +359,21 @@ func (w *response) FlushError() error {
 	return w.err
 }
 
-// finish completes the response after the handler returned: the headers if
-// still held, the buffered body, the last chunk and the trailers.
-func (w *response) finish() {
+// head sends the status (200 if none was set) and the framing headers, if
+// not yet: final says the handler has returned (see commit).
+func (w *response) head(final bool) {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
 	if !w.committed {
-		w.commit(true)
+		w.commit(final)
 	}
+}
+
+// finish completes the response after the handler returned: the headers if
+// still held, the buffered body, the last chunk and the trailers.
+func (w *response) finish() {
+	w.head(true)
 	if w.req.Method != http.MethodHead {
 		w.emit(w.buf)
 	}

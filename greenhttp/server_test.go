@@ -736,6 +736,7 @@ func TestWebSocket(t *testing.T) {
 
 func TestResponseControllerDeadlines(t *testing.T) {
 	errs := make(chan error, 1)
+	reading := make(chan struct{}, 1) // /extend is about to read its body
 	s := serve(t, &Server{ErrorLog: discardLog, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc := http.NewResponseController(w)
 		switch r.URL.Path {
@@ -757,6 +758,7 @@ func TestResponseControllerDeadlines(t *testing.T) {
 		case "/extend":
 			rc.SetReadDeadline(time.Now().Add(-time.Second))
 			rc.SetReadDeadline(time.Now().Add(wait)) // moved again: reads work
+			reading <- struct{}{}
 			b, err := io.ReadAll(r.Body)
 			errs <- err
 			w.Write(b)
@@ -787,7 +789,7 @@ func TestResponseControllerDeadlines(t *testing.T) {
 	t.Run("extend", func(t *testing.T) {
 		c := s.dial(t)
 		write(t, c, "POST /extend HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n")
-		time.Sleep(20 * time.Millisecond) // the body arrives after the handler began to read
+		recv(t, reading, "the handler's read") // the body arrives after the deadline moved twice
 		write(t, c, "hello")
 		if err := recv(t, errs, "the body read"); err != nil {
 			t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/greenhub/greenhub/greensync"
 	"github.com/greenhub/greenhub/greenthread"
@@ -263,5 +264,24 @@ func TestCallerHub(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestGroupOf groups hubs made one by one (each with its own options): the
+// group runs exactly those, in order.
+func TestGroupOf(t *testing.T) {
+	hubs := []*hub.Hub{hub.New(hubtest.Virtual()), hub.New(hubtest.Virtual())}
+	g := hub.GroupOf(hubs...)
+	ran := make([]*hub.Hub, len(hubs))
+	if err := g.Run(func(h *hub.Hub, i int) error {
+		ran[i] = h
+		return greenthread.Sleep(h, time.Hour) // each on its own virtual clock
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i, h := range hubs {
+		if g.Hub(i) != h || ran[i] != h {
+			t.Fatalf("hub %d of the group is not the one given", i)
+		}
 	}
 }

@@ -162,27 +162,17 @@ func run(args []string, stderr io.Writer) int {
 	svc := &echoService{cfg: cfg, log: logger, addr: cfg.addr}
 	var files []*os.File
 	if cfg.workers > 1 {
-		// The same program runs as the parent and as its workers.
-		index, inherited, isWorker := service.Worker()
-		switch {
-		case isWorker && len(inherited) == 1:
-			svc.log = logger.With("worker", index)
-			if svc.addr, err = reserve.Addr(inherited[0], cfg.addr); err != nil {
-				svc.log.Error("echo: the parent's socket", "err", err)
-				return service.ExitNoRespawn
-			}
-		case isWorker:
-			logger.Error("echo: a worker needs the parent's socket", "files", len(inherited))
-			return service.ExitNoRespawn
-		default:
-			f, addr, err := reserve.Reserve(cfg.addr)
-			if err != nil {
-				logger.Error("echo: exiting", "err", err)
-				return 1
-			}
-			defer f.Close()
-			files = []*os.File{f}
-			logger.Info("echo: listening", "addr", addr, "workers", cfg.workers, "hubs", cfg.hubs, "spread", cfg.spread)
+		role, err := reserve.Workers(cfg.addr)
+		if err != nil {
+			logger.Error("echo: exiting", "err", err)
+			return exitStatus(err)
+		}
+		defer role.Close()
+		svc.addr, files = role.Addr, role.Files
+		if role.Worker {
+			svc.log = logger.With("worker", role.Index)
+		} else {
+			logger.Info("echo: listening", "addr", role.Addr, "workers", cfg.workers, "hubs", cfg.hubs, "spread", cfg.spread)
 		}
 	}
 
@@ -199,6 +189,15 @@ func run(args []string, stderr io.Writer) int {
 	status := l.Wait()
 	svc.shutdown()
 	return status
+}
+
+// exitStatus is the status of a program that could not start: a worker
+// that cannot recover is not to be respawned.
+func exitStatus(err error) int {
+	if errors.Is(err, service.ErrNoRespawn) {
+		return service.ExitNoRespawn
+	}
+	return 1
 }
 
 // launcherDrain is the launcher's drain bound: the service bounds its own

@@ -21,6 +21,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"io"
 	"log/slog"
@@ -58,27 +59,20 @@ func run(args []string, stderr io.Writer) int {
 	svc := &helloService{addr: *addr, pool: *pool, hubs: *hubs, workers: *workers, log: logger}
 	var files []*os.File
 	if *workers > 1 {
-		index, inherited, isWorker := service.Worker()
-		switch {
-		case isWorker && len(inherited) == 1:
-			var err error
-			svc.log = logger.With("worker", index)
-			if svc.addr, err = reserve.Addr(inherited[0], *addr); err != nil {
-				svc.log.Error("hello: the parent's socket", "err", err)
+		role, err := reserve.Workers(*addr)
+		if err != nil {
+			logger.Error("hello: exiting", "err", err)
+			if errors.Is(err, service.ErrNoRespawn) {
 				return service.ExitNoRespawn
 			}
-		case isWorker:
-			logger.Error("hello: a worker needs the parent's socket", "files", len(inherited))
-			return service.ExitNoRespawn
-		default:
-			f, at, err := reserve.Reserve(*addr)
-			if err != nil {
-				logger.Error("hello: exiting", "err", err)
-				return 1
-			}
-			defer f.Close()
-			files = []*os.File{f}
-			logger.Info("hello: listening", "addr", at, "workers", *workers, "hubs", *hubs)
+			return 1
+		}
+		defer role.Close()
+		svc.addr, files = role.Addr, role.Files
+		if role.Worker {
+			svc.log = logger.With("worker", role.Index)
+		} else {
+			logger.Info("hello: listening", "addr", role.Addr, "workers", *workers, "hubs", *hubs)
 		}
 	}
 	l, err := service.Launch(svc, *workers, service.Options{
