@@ -17,7 +17,10 @@
 // I/O and timers are never starved. Equal timer deadlines fire in
 // scheduling order; with a virtual clock a run is reproducible. Run is
 // Begin, Step and Close, which let the caller drive the same loop one turn
-// at a time (RunOnce, RunNoWait) or to the end (RunDefault).
+// at a time (RunOnce, RunNoWait) or to the end (RunDefault). A Tracer
+// (WithTracer) sees every switch, park, wake-up and exit and the phases
+// that do work; without one each hook costs a nil check. Package timeline
+// turns its events into a Chrome trace or runtime/trace tasks.
 //
 // A *Hub has two faces. The user face is small: New and its options, Run
 // and the run modes, Submit and Ref for other goroutines, Offload for

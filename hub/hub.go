@@ -64,12 +64,14 @@ type Hub struct {
 	refs    atomic.Int64  // references held by other goroutines (Ref)
 	offload offloadPool
 
-	tracer    Tracer
-	watchdog  *watchdog
-	logger    *slog.Logger
-	onFailure func(g *G, err error) // WithPanicHandler; nil: log
-	waitAll   bool
-	newPoller func() (pollerAPI, error)
+	tracer      Tracer
+	batchTraced bool   // the tracer saw PhaseBegin(PhaseBatch) and not its end yet
+	batchFrom   uint64 // stats.Resumes when that batch phase began
+	watchdog    *watchdog
+	logger      *slog.Logger
+	onFailure   func(g *G, err error) // WithPanicHandler; nil: log
+	waitAll     bool
+	newPoller   func() (pollerAPI, error)
 
 	state    atomic.Int32
 	stopping bool

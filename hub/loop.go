@@ -145,15 +145,23 @@ func (h *Hub) fireTimers() {
 		return
 	}
 	h.now, h.nowOK = h.clock.Now(), true
+	fired := 0 // counted only for the tracer
 	for ; n > 0; n-- {
 		t := h.timers.PopDue(h.now)
 		if t == nil {
-			return
+			break
 		}
 		if h.tracer != nil {
+			if fired == 0 {
+				h.tracer.PhaseBegin(PhaseTimers)
+			}
+			fired++
 			h.tracer.TimerFire(t)
 		}
 		h.runCallback(t.F)
+	}
+	if fired > 0 {
+		h.tracer.PhaseEnd(PhaseTimers, fired)
 	}
 }
 
@@ -302,9 +310,16 @@ func (h *Hub) openDoor() {
 	}
 	items := h.door.take(doorBudget)
 	h.stats.Submitted += uint64(len(items))
+	traced := h.tracer != nil && len(items) > 0
+	if traced {
+		h.tracer.PhaseBegin(PhaseDoor)
+	}
 	for i := range items {
 		h.runItem(items[i])
 		items[i] = doorItem{}
+	}
+	if traced {
+		h.tracer.PhaseEnd(PhaseDoor, len(items))
 	}
 	h.door.giveBack(items)
 }

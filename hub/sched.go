@@ -29,6 +29,9 @@ func (h *Hub) schedule() *G {
 		if g := h.nextInBatch(); g != nil {
 			return g
 		}
+		if h.tracer != nil {
+			h.endBatchPhase()
+		}
 		if h.stepping || h.leaving() {
 			return nil
 		}
@@ -64,9 +67,22 @@ func (h *Hub) nextInBatch() *G {
 		}
 		h.ticks++
 		h.stats.Resumes++
+		if h.tracer != nil && !h.batchTraced {
+			h.batchTraced, h.batchFrom = true, h.stats.Resumes-1
+			h.tracer.PhaseBegin(PhaseBatch)
+		}
 		return g
 	}
 	return nil
+}
+
+// endBatchPhase tells the tracer that the batch phase under way, if any,
+// is over: nextInBatch found the batch over or the periodic poll due.
+func (h *Hub) endBatchPhase() {
+	if h.batchTraced {
+		h.batchTraced = false
+		h.tracer.PhaseEnd(PhaseBatch, int(h.stats.Resumes-h.batchFrom))
+	}
 }
 
 // leave picks where the thread goes when cur, the green thread running
@@ -146,6 +162,9 @@ func (h *Hub) arrive(g *G) {
 	h.current.Store(g)
 	if h.watchdog != nil {
 		h.watchdog.running(g.c.goid)
+	}
+	if h.tracer != nil {
+		h.tracer.Resume(g)
 	}
 }
 

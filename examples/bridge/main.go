@@ -4,15 +4,21 @@
 // full), green consumers take them, and the results flow back to ordinary
 // Go code on a channel through greensync.Send. The output is the same on
 // every run: results are collected and printed in order.
+//
+// With -trace FILE it also writes a Chrome trace of the run (Perfetto, or
+// go run ./cmd/timeline).
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"slices"
 	"time"
 
+	"github.com/greenhub/greenhub/examples/internal/tracing"
 	"github.com/greenhub/greenhub/greensync"
 	"github.com/greenhub/greenhub/greenthread"
 	"github.com/greenhub/greenhub/hub"
@@ -20,17 +26,25 @@ import (
 
 type result struct{ job, square int }
 
+var trace = tracing.Register(flag.CommandLine)
+
 func main() {
-	if err := run(os.Stdout, 20, 3); err != nil {
+	flag.Parse()
+	opts, err := trace.Start(1)
+	if err == nil {
+		err = run(os.Stdout, 20, 3, opts...)
+		err = errors.Join(err, trace.Close())
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bridge:", err)
 		os.Exit(1)
 	}
 }
 
-// run pushes jobs 1..n through workers green consumers and prints the
-// results.
-func run(w io.Writer, n, workers int) error {
-	h := hub.New()
+// run pushes jobs 1..n through workers green consumers on a hub made with
+// opts and prints the results.
+func run(w io.Writer, n, workers int, opts ...hub.Option) error {
+	h := hub.New(opts...)
 	jobs := greensync.NewQueue[int](h, 4) // bounded: the producer feels back-pressure
 	results := make(chan result)
 

@@ -8,6 +8,7 @@
 //	go run ./examples/echo -hubs 0                   # one hub per CPU
 //	go run ./examples/echo -hubs 2 -spread handoff   # hub 0 deals connections to both
 //	go run ./examples/echo -workers 2 -hubs 2        # 2 processes of 2 hubs each
+//	go run ./examples/echo -hubs 2 -trace echo.json  # a Chrome trace of the run
 //
 // SIGINT or SIGTERM stops accepting, gives the handlers -drain to finish,
 // closes the connections that are left and exits 0; a second SIGINT or
@@ -88,6 +89,7 @@ import (
 	"time"
 
 	"github.com/greenhub/greenhub/examples/internal/reserve"
+	"github.com/greenhub/greenhub/examples/internal/tracing"
 	"github.com/greenhub/greenhub/greenpool"
 	"github.com/greenhub/greenhub/greensync"
 	"github.com/greenhub/greenhub/greenthread"
@@ -112,6 +114,7 @@ type config struct {
 	workers int
 	spread  string
 	drain   time.Duration // <= 0: no limit
+	trace   *tracing.Trace
 }
 
 // parseFlags parses args; an error has been reported on stderr.
@@ -125,6 +128,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.workers, "workers", 1, "processes: more than 1 runs that many worker processes of -hubs hubs each, on the same port")
 	fs.StringVar(&c.spread, "spread", spreadReusePort, "how connections reach the hubs: reuseport (a listener per hub) or handoff (hub 0 accepts and deals them out)")
 	fs.DurationVar(&c.drain, "drain", 5*time.Second, "on SIGINT/SIGTERM, how long handlers may finish before their connections are closed (0: no limit)")
+	c.trace = tracing.Register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -176,10 +180,21 @@ func run(args []string, stderr io.Writer) int {
 		}
 	}
 
+	traceOpts, err := cfg.trace.Start(cfg.workers)
+	if err != nil {
+		logger.Error("echo: exiting", "err", err)
+		return 1
+	}
+	defer func() {
+		if err := cfg.trace.Close(); err != nil {
+			logger.Error("echo: writing the trace", "err", err)
+		}
+	}()
+	svc.hubOpts = append(traceOpts, hub.WithLogger(svc.log))
 	opts := service.Options{
 		Logger:       svc.log,
 		DrainTimeout: launcherDrain(cfg.drain),
-		HubOptions:   []hub.Option{hub.WithLogger(svc.log)},
+		HubOptions:   svc.hubOpts,
 	}
 	l, err := service.Launch(svc, cfg.workers, opts, files...)
 	if err != nil {
@@ -218,9 +233,10 @@ const drainGrace = 2 * time.Second
 // comment). Its methods run on hub 0, the launcher's; each Start makes a
 // new echoRun, so that a restart (SIGHUP in a single process) starts afresh.
 type echoService struct {
-	cfg  config
-	log  *slog.Logger
-	addr string // hub 0's address: -addr, or in a worker the parent's
+	cfg     config
+	log     *slog.Logger
+	addr    string       // hub 0's address: -addr, or in a worker the parent's
+	hubOpts []hub.Option // every hub's: the logger, the -trace tracer
 
 	cur *echoRun
 }
@@ -268,7 +284,7 @@ func (s *echoService) Start(h *hub.Hub) error {
 			addr = ":" + port
 		}
 
-		r.group = hub.NewGroup(n-1, hub.WithLogger(s.log))
+		r.group = hub.NewGroup(n-1, s.hubOpts...)
 		for i := 1; i < n; i++ {
 			r.hubs[i] = newHubServer(r, r.group.Hub(i-1), i)
 		}

@@ -50,7 +50,7 @@ func TestEchoProgram(t *testing.T) {
 		wantServed string
 	}{
 		{name: "one hub", args: []string{"-pool", "2", "-drain", "300ms"}, listening: 1, third: true,
-			wantLogs: drained, wantServed: "[2]"},
+			wantLogs: append([]string{"pool=2 hubs=1", "graceful=true", "connections=2 drain=300ms"}, drained...), wantServed: "[2]"},
 		{name: "2 hubs", args: []string{"-hubs", "2", "-drain", "300ms"}, listening: 1,
 			wantLogs: append([]string{"hubs=2 spread=reuseport"}, drained...)},
 		// With -pool 1 per hub, the third client waits in the backlog

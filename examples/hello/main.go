@@ -18,6 +18,8 @@
 // listener on the port the parent holds (see examples/echo, whose structure
 // this is: a service.Service started by service.Launch, hub 0 the
 // launcher's, hubs 1..N-1 a hub.Group reached with greensync.CallHub).
+// -trace FILE writes a Chrome trace of every hub's run (each worker its
+// own, FILE.w<index>).
 package main
 
 import (
@@ -32,6 +34,7 @@ import (
 	"time"
 
 	"github.com/greenhub/greenhub/examples/internal/reserve"
+	"github.com/greenhub/greenhub/examples/internal/tracing"
 	"github.com/greenhub/greenhub/greenhttp"
 	"github.com/greenhub/greenhub/hub"
 	"github.com/greenhub/greenhub/service"
@@ -49,6 +52,7 @@ func run(args []string, stderr io.Writer) int {
 	pool := fs.Int("pool", greenhttp.DefaultPoolSize, "most connections each hub serves at once")
 	hubs := fs.Int("hubs", 1, "hubs (OS threads) per process, each with its own server and SO_REUSEPORT listener; 0 = one per CPU")
 	workers := fs.Int("workers", 1, "processes: more than 1 runs that many worker processes of -hubs hubs each")
+	trace := tracing.Register(fs)
 	if err := fs.Parse(args); err != nil || *pool < 1 || *hubs < 0 || *workers < 1 || fs.NArg() > 0 {
 		return 2
 	}
@@ -75,10 +79,21 @@ func run(args []string, stderr io.Writer) int {
 			logger.Info("hello: listening", "addr", role.Addr, "workers", *workers, "hubs", *hubs)
 		}
 	}
+	traceOpts, err := trace.Start(*workers)
+	if err != nil {
+		logger.Error("hello: exiting", "err", err)
+		return 1
+	}
+	defer func() {
+		if err := trace.Close(); err != nil {
+			logger.Error("hello: writing the trace", "err", err)
+		}
+	}()
+	svc.hubOpts = append(traceOpts, hub.WithLogger(svc.log))
 	l, err := service.Launch(svc, *workers, service.Options{
 		Logger:       svc.log,
 		DrainTimeout: drainTimeout,
-		HubOptions:   []hub.Option{hub.WithLogger(svc.log)},
+		HubOptions:   svc.hubOpts,
 	}, files...)
 	if err != nil {
 		logger.Error("hello: exiting", "err", err)

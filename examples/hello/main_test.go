@@ -34,19 +34,23 @@ func TestHelloProgram(t *testing.T) {
 		// listening is how many "hello: listening" lines say that every
 		// process serves: 1, or the parent's and one per worker.
 		listening int
+		// hup sends SIGHUP first and waits until both old workers have
+		// exited: the routes are then served by the new generation.
+		hup bool
 	}{
-		{"one hub", nil, 1},
-		{"2 hubs", []string{"-hubs", "2"}, 1},
-		{"2 workers", []string{"-workers", "2"}, 3},
+		{"one hub", nil, 1, false},
+		{"2 hubs", []string{"-hubs", "2"}, 1, false},
+		{"2 workers", []string{"-workers", "2"}, 3, false},
+		{"2 workers, SIGHUP", []string{"-workers", "2"}, 3, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			testHello(t, bin, tt.args, tt.listening)
+			testHello(t, bin, tt.args, tt.listening, tt.hup)
 		})
 	}
 }
 
-func testHello(t *testing.T, bin string, args []string, listening int) {
+func testHello(t *testing.T, bin string, args []string, listening int, hup bool) {
 	cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0", "-pool", "8"}, args...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -61,8 +65,10 @@ func testHello(t *testing.T, bin string, args []string, listening int) {
 		logs  strings.Builder
 		addr  string
 		count int
+		old   int // old workers that exited after SIGHUP
 	)
 	ready := make(chan struct{})
+	retired := make(chan struct{})
 	logDone := make(chan struct{})
 	go func() {
 		defer close(logDone)
@@ -77,6 +83,11 @@ func testHello(t *testing.T, bin string, args []string, listening int) {
 			if strings.Contains(sc.Text(), `msg="hello: listening"`) {
 				if count++; count == listening {
 					close(ready)
+				}
+			}
+			if strings.Contains(sc.Text(), `msg="service: old worker exited"`) && strings.Contains(sc.Text(), "status=0") {
+				if old++; old == 2 {
+					close(retired)
 				}
 			}
 			mu.Unlock()
@@ -95,6 +106,21 @@ func testHello(t *testing.T, bin string, args []string, listening int) {
 		mu.Unlock()
 	case <-time.After(30 * time.Second):
 		t.Fatalf("the server did not log that it listens:\n%s", log())
+	}
+	if hup {
+		if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-retired:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("the old workers did not exit after SIGHUP:\n%s", log())
+		}
+		for _, want := range []string{"SIGHUP: starting a new generation of workers", "generation=2", "retiring an old worker"} {
+			if !strings.Contains(log(), want) {
+				t.Errorf("log lacks %q:\n%s", want, log())
+			}
+		}
 	}
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()

@@ -23,6 +23,7 @@ type helloService struct {
 	addr                string // hub 0's: -addr, or in a worker the parent's
 	pool, hubs, workers int
 	log                 *slog.Logger
+	hubOpts             []hub.Option // every hub's: the logger, the -trace tracer
 	cur                 *helloRun
 }
 
@@ -62,7 +63,7 @@ func (s *helloService) Start(h *hub.Hub) error {
 			_, port, _ := net.SplitHostPort(addr)
 			addr = ":" + port // a wildcard stays a wildcard
 		}
-		r.group = hub.NewGroup(n-1, hub.WithLogger(s.log))
+		r.group = hub.NewGroup(n-1, s.hubOpts...)
 		r.hubs = append(r.hubs, r.group.Hubs()...)
 		for i := 1; i < n; i++ {
 			r.servers[i] = s.server(r.hubs[i])

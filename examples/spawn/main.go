@@ -1,23 +1,39 @@
 // Command spawn shows eventlet's ways of starting green threads — spawn,
-// spawn_n and spawn_after — and sleep, on one hub. The output is the same
-// on every run: the ready queue is FIFO and timers with equal deadlines
-// fire in the order they were set.
+// spawn_n and spawn_after — and sleep, on one hub, and the three rules that
+// make its output the same on every run: the ready queue is FIFO; a spawned
+// green thread starts only when its spawner yields or blocks; timers fire
+// in deadline order, equal deadlines in the order they were set.
+//
+// With -trace FILE it also writes a Chrome trace of the run (Perfetto, or
+// go run ./cmd/timeline).
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"time"
 
+	"github.com/greenhub/greenhub/examples/internal/tracing"
 	"github.com/greenhub/greenhub/greenthread"
 	"github.com/greenhub/greenhub/hub"
 )
 
+var trace = tracing.Register(flag.CommandLine)
+
 func main() {
-	h := hub.New()
-	err := h.Run(func() error {
+	flag.Parse()
+	opts, err := trace.Start(1)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "spawn:", err)
+		os.Exit(1)
+	}
+	h := hub.New(opts...)
+	err = h.Run(func() error {
 		// spawn: a green thread with a result to wait for.
 		square := greenthread.Spawn(h, func() (int, error) {
+			fmt.Println("spawn starts, sleeps 20ms")
 			greenthread.Sleep(h, 20*time.Millisecond)
 			return 7 * 7, nil
 		})
@@ -29,10 +45,15 @@ func main() {
 			})
 		}
 
-		// spawn_after: starts later; a cancelled one never runs.
+		// spawn_after: starts later; with the same delay, in the order set;
+		// a cancelled one never runs.
 		late := greenthread.SpawnAfter(h, 10*time.Millisecond, func() (string, error) {
-			fmt.Println("spawn_after fired")
+			fmt.Println("spawn_after 1 fired")
 			return "late", nil
+		})
+		greenthread.SpawnAfter(h, 10*time.Millisecond, func() (string, error) {
+			fmt.Println("spawn_after 2 fired")
+			return "later", nil
 		})
 		never := greenthread.SpawnAfter(h, 10*time.Millisecond, func() (string, error) {
 			fmt.Println("this never prints")
@@ -40,9 +61,11 @@ func main() {
 		})
 		never.Cancel()
 
-		// sleep(0): let the spawn_n threads run first.
+		// Deferred start: nothing spawned has run yet. sleep(0) lets
+		// them run, in the order spawned, and main goes last.
+		fmt.Println("main has spawned 4 green threads")
 		greenthread.Yield(h)
-		fmt.Println("main sleeps")
+		fmt.Println("main is back from sleep(0)")
 
 		v, err := late.Wait()
 		fmt.Println("spawn_after returned", v, err)
@@ -52,7 +75,7 @@ func main() {
 		fmt.Println("cancelled thread:", err)
 		return nil
 	})
-	if err != nil {
+	if err := errors.Join(err, trace.Close()); err != nil {
 		fmt.Fprintln(os.Stderr, "spawn:", err)
 		os.Exit(1)
 	}

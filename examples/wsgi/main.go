@@ -14,6 +14,7 @@
 // "created_at"}; size and checksum are null until the data is uploaded.
 //
 //	go run ./examples/wsgi -addr 127.0.0.1:8080
+//	go run ./examples/wsgi -trace wsgi.json   # and a Chrome trace of the run
 //
 // The records live in memory; the data lives in files under -data (by
 // default a new temporary directory, removed at exit). Handlers run on the
@@ -45,6 +46,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/greenhub/greenhub/examples/internal/tracing"
 	"github.com/greenhub/greenhub/greenhttp"
 	"github.com/greenhub/greenhub/greenpool"
 	"github.com/greenhub/greenhub/greensync"
@@ -71,6 +73,8 @@ type config struct {
 	maxHeaderBytes int
 	minChunkSize   int
 	accessLog      bool
+
+	trace *tracing.Trace
 }
 
 // parseFlags reads the command line; errors are written to stderr.
@@ -90,6 +94,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.maxHeaderBytes, "max-header-bytes", greenhttp.DefaultMaxHeaderBytes, "largest request line and headers together (431 beyond it)")
 	fs.IntVar(&c.minChunkSize, "minimum-chunk-size", greenhttp.DefaultMinChunkSize, "smallest chunk of a streamed response (eventlet's minimum_chunk_size)")
 	fs.BoolVar(&c.accessLog, "access-log", true, "log every request to stderr (eventlet's log)")
+	c.trace = tracing.Register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -174,7 +179,12 @@ func run(args []string, stderr io.Writer) int {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 
-	h := hub.New(hub.WithLogger(logger))
+	traceOpts, err := cfg.trace.Start(1)
+	if err != nil {
+		logger.Error("wsgi: exiting", "err", err)
+		return 1
+	}
+	h := hub.New(append(traceOpts, hub.WithLogger(logger))...)
 	reg := newRegistry(h, dir, cfg.maxImage, logger)
 	srv := cfg.server(reg.routes(), logger)
 	err = h.Run(func() error {
@@ -211,6 +221,7 @@ func run(args []string, stderr io.Writer) int {
 	})
 	// The hub has ended: the registry is run's alone now.
 	reg.removePartial()
+	err = errors.Join(err, cfg.trace.Close())
 	if err != nil {
 		logger.Error("wsgi: exiting", "err", err)
 		return 1

@@ -3,7 +3,8 @@ package main
 import (
 	"fmt"
 	"path/filepath"
-	"strconv"
+
+	"github.com/greenhub/greenhub/bench/internal/chart"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -88,69 +89,14 @@ func (r *report) httpCharts(dir string) error {
 		func(c *httpCell) float64 { return cpuPerReq(c) / 1e3 })
 }
 
-// groupedBars draws one group of bars per label, one bar per server;
-// value returns the bar of a server in a group, or false for a failed or
-// missing measurement, drawn as no bar.
+// groupedBars draws one group of bars per label, one bar per server, into
+// file (chart.GroupedBars).
 func groupedBars(file, title, ylabel string, labels, names []string, value func(name string, group int) (float64, bool)) error {
-	p := plot.New()
-	p.Title.Text = title
-	p.Y.Label.Text = ylabel
-	p.Y.Min = 0
-	p.Legend.Top = true
-	p.Legend.Left = false
-	p.Add(plotter.NewGrid())
-	// Bars of one group fill 80% of the space between group centres.
-	plotWidth := chartWidth(len(labels)) - vg.Inch
-	width := 0.8 * plotWidth / vg.Length(len(labels)*len(names))
-	top := 0.0
-	for i, name := range names {
-		vs := make(plotter.Values, len(labels))
-		for j := range labels {
-			if v, ok := value(name, j); ok {
-				vs[j] = v
-				top = max(top, vs[j])
-			}
-		}
-		bars, err := plotter.NewBarChart(vs, width)
-		if err != nil {
-			return fmt.Errorf("%s: %w", file, err)
-		}
-		bars.LineStyle.Width = 0
-		bars.Color = plotutil.Color(i)
-		bars.Offset = width * vg.Length(float64(i)-float64(len(names)-1)/2)
-		p.Add(bars)
-		p.Legend.Add(name, bars)
+	p, err := chart.GroupedBars(title, ylabel, labels, names, value)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
 	}
-	p.NominalX(labels...)
-	p.X.Min, p.X.Max = -0.5, float64(len(labels))-0.5
-	p.Y.Max = 1.35 * top // room for the legend
-	p.Y.Tick.Marker = readableTicks{}
-	return save(p, file, chartWidth(len(labels)))
-}
-
-// chartWidth is the width of a chart with n groups of bars.
-func chartWidth(n int) vg.Length {
-	return vg.Length(max(7, 2.5*float64(n))) * vg.Inch
-}
-
-// readableTicks labels the default ticks with thousands separators and no
-// trailing zeros.
-type readableTicks struct{}
-
-func (readableTicks) Ticks(lo, hi float64) []plot.Tick {
-	ts := plot.DefaultTicks{}.Ticks(lo, hi)
-	for i := range ts {
-		if ts[i].Label == "" {
-			continue
-		}
-		v := ts[i].Value
-		if v == float64(int64(v)) && v >= 1000 {
-			ts[i].Label = groupThousands(int(v))
-		} else {
-			ts[i].Label = strconv.FormatFloat(v, 'g', 4, 64)
-		}
-	}
-	return ts
+	return chart.Save(p, file, chart.Width(len(labels)))
 }
 
 // memoryBars draws the RSS per idle connection of each server, with the
@@ -190,16 +136,9 @@ func (r *report) memoryBars(file string) error {
 	p.NominalX(labels...)
 	p.X.Min, p.X.Max = -0.5, float64(len(labels))-0.5
 	p.Y.Max = 1.25 * top
-	p.Y.Tick.Marker = readableTicks{}
+	p.Y.Tick.Marker = chart.Ticks{}
 	p.X.Tick.Label.Rotation = 0.4
 	p.X.Tick.Label.XAlign = draw.XRight
 	p.X.Tick.Label.YAlign = draw.YCenter
-	return save(p, file, 7*vg.Inch)
-}
-
-func save(p *plot.Plot, file string, w vg.Length) error {
-	if err := p.Save(w, 4.5*vg.Inch, file); err != nil {
-		return fmt.Errorf("chart %s: %w", file, err)
-	}
-	return nil
+	return chart.Save(p, file, 7*vg.Inch)
 }

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/greenhub/greenhub/bench/internal/chart"
 	"github.com/greenhub/greenhub/bench/loadgen"
 )
 
@@ -266,10 +267,4 @@ func measureIdle(ctx context.Context, p *process, addr string, n int) idle {
 }
 
 // groupThousands formats n with commas: 10000 → "10,000".
-func groupThousands(n int) string {
-	s := fmt.Sprint(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
-}
+func groupThousands(n int) string { return chart.Thousands(n) }

@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/greenhub/greenhub/bench/internal/module"
 )
 
 // A server is one server of the comparison: an echo server, or an HTTP
@@ -88,17 +90,7 @@ func selectServers(all []*server, filter string) []*server {
 }
 
 // moduleRoot returns the directory of the main module's go.mod.
-func moduleRoot(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", fmt.Errorf("run compare inside the greenhub module")
-	}
-	return filepath.Dir(gomod), nil
-}
+func moduleRoot(ctx context.Context) (string, error) { return module.Root(ctx, "compare") }
 
 // goBuild builds the main package pkg of the module at root into dir and
 // returns the binary's path.
