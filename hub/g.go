@@ -329,13 +329,14 @@ func (h *Hub) exitTarget(g *G) *G {
 		}
 		return p
 	}
-	if n := h.schedule(); n != nil {
-		if h.tracer != nil {
-			h.tracer.Switch(g, n)
-		}
-		return n
+	n := h.schedule()
+	if n == nil {
+		n = h.loop
 	}
-	return h.loop
+	if h.tracer != nil {
+		h.tracer.Switch(g, n)
+	}
+	return n
 }
 
 // spawn creates a green thread and queues it: the hub-thread part of Spawn.

@@ -17,8 +17,10 @@ type Tracer interface {
 	// Spawn: g was created (a green thread or a greenlet).
 	Spawn(g *G)
 	// Switch: control passes from one G to another; from is the hub loop
-	// (Raw.Loop) when the loop resumes a ready green thread. It is called
-	// on from's goroutine, before the switch.
+	// (Raw.Loop) when the loop resumes a ready green thread, and to is the
+	// loop when a G parks, yields or ends with nothing else to run. It is
+	// called on from's goroutine, before the switch (after Exit when from
+	// has ended).
 	Switch(from, to *G)
 	// Resume: g, the to of the last Switch, runs: called on g's own
 	// goroutine once it has the thread, for tracers that must act there

@@ -75,9 +75,11 @@ func ExampleNewChrome() {
 	// worker wake
 	// hub switch to worker
 	// worker exit
+	// worker switch to hub
 	// main wake
 	// hub switch to main
 	// main exit
+	// main switch to hub
 }
 
 // Both tracers at once: a Chrome trace file, and tasks for `go tool trace`

@@ -465,6 +465,7 @@ func ExampleWriteSVG() {
 	// ping → pong
 	// pong → ping
 	// ping → g1
+	// g1 → hub
 	// true
 }
 
