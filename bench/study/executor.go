@@ -15,6 +15,7 @@ import (
 	"github.com/greenhub/greenhub/greenthread"
 	"github.com/greenhub/greenhub/hub"
 	"github.com/greenhub/greenhub/netio"
+	"github.com/greenhub/greenhub/timeline"
 )
 
 // The executors, by the names the command line and the results use.
@@ -60,6 +61,9 @@ type ServeConfig struct {
 	Downstream string // the downstream server's address
 	Pool       int    // the pool's size (Hub, Pool; per hub for Hubs)
 	Hubs       int    // the number of hubs for Hubs
+	// Trace, for Hub and Hubs, is a file to write a Chrome trace of the
+	// hubs to (package timeline); "" traces nothing.
+	Trace string
 }
 
 func (c *ServeConfig) validate() error {
@@ -72,6 +76,8 @@ func (c *ServeConfig) validate() error {
 		return fmt.Errorf("study: need conns, pool and hubs >= 1 (have %d, %d, %d)", c.Conns, c.Pool, c.Hubs)
 	case c.Executor == Hubs && c.Conns < c.Hubs:
 		return fmt.Errorf("study: %d connections for %d hubs: each hub needs one", c.Conns, c.Hubs)
+	case c.Trace != "" && c.Executor != Hub && c.Executor != Hubs:
+		return fmt.Errorf("study: executor %q runs no hub to trace", c.Executor)
 	}
 	return nil
 }
@@ -83,17 +89,26 @@ func (c *ServeConfig) validate() error {
 // and writes a Reply with the Request's ID and payload. failures counts the
 // handlers that could not finish (a downstream call or a reply that
 // failed). Serve blocks; any goroutine may call it.
-func Serve(cfg ServeConfig, spin Spinner, failures *atomic.Int64) error {
+func Serve(cfg ServeConfig, spin Spinner, failures *atomic.Int64) (err error) {
 	if err := cfg.validate(); err != nil {
 		return err
+	}
+	var opts []hub.Option
+	if cfg.Trace != "" {
+		tr, err := timeline.Create(cfg.Trace)
+		if err != nil {
+			return err
+		}
+		defer func() { err = errors.Join(err, tr.Close()) }()
+		opts = append(opts, hub.WithTracer(tr))
 	}
 	x := &handler{spin: spin, failures: failures}
 	switch cfg.Executor {
 	case Hub:
-		h := hub.New()
+		h := hub.New(opts...)
 		return h.Run(func() error { return serveOnHub(h, cfg, x, 0, 1) })
 	case Hubs:
-		return hub.NewGroup(cfg.Hubs).Run(func(h *hub.Hub, i int) error {
+		return hub.NewGroup(cfg.Hubs, opts...).Run(func(h *hub.Hub, i int) error {
 			return serveOnHub(h, cfg, x, i, cfg.Hubs)
 		})
 	case Goroutines:
@@ -112,8 +127,17 @@ func serveOnHub(h *hub.Hub, cfg ServeConfig, x *handler, i, n int) error {
 	down := &downstream{dial: func() (net.Conn, error) { return netio.Dial(h, "tcp", cfg.Downstream) }}
 	defer down.close()
 	pool := greenpool.New(h, cfg.Pool)
+	// name names the running green thread's track in a trace; untraced
+	// runs skip it, for it costs an allocation per message.
+	name := func(format string, args ...any) {
+		if cfg.Trace != "" {
+			greenthread.Current(h).G().SetName(fmt.Sprintf(format, args...))
+		}
+	}
+	name("main %d", i)
+	handlers := 0 // spawned on this hub; its green threads alone touch it
 	var readers []*greenthread.Thread[struct{}]
-	for range (cfg.Conns - i + n - 1) / n {
+	for conn := i; conn < cfg.Conns; conn += n {
 		c, err := netio.Dial(h, "tcp", cfg.Producer)
 		if err != nil {
 			return err
@@ -127,8 +151,14 @@ func serveOnHub(h *hub.Hub, cfg ServeConfig, x *handler, i, n int) error {
 			return err
 		}
 		readers = append(readers, greenthread.Spawn(h, func() (struct{}, error) {
+			name("reader %d", conn)
 			return struct{}{}, readRequests(c, func(f Frame) error {
-				return pool.SpawnN(func() { x.handle(f, down, reply) })
+				handlers++
+				nth := handlers
+				return pool.SpawnN(func() {
+					name("handler %d", nth)
+					x.handle(f, down, reply)
+				})
 			})
 		}))
 	}

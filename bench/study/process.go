@@ -89,6 +89,7 @@ func ServeMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.Downstream, "downstream", "", "the downstream server's `address`")
 	fs.IntVar(&cfg.Pool, "pool", 64, "pool size (per hub for hubs)")
 	fs.IntVar(&cfg.Hubs, "hubs", runtime.NumCPU(), "hubs for the hubs executor")
+	fs.StringVar(&cfg.Trace, "trace", "", "write a Chrome trace of the hub or hubs executor to `FILE`")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -125,8 +126,12 @@ func ServeMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 // args returns the flags ServeMain parses for cfg.
 func (c ServeConfig) args() []string {
-	return []string{"-executor", c.Executor, "-producer", c.Producer, "-conns", strconv.Itoa(c.Conns),
+	args := []string{"-executor", c.Executor, "-producer", c.Producer, "-conns", strconv.Itoa(c.Conns),
 		"-downstream", c.Downstream, "-pool", strconv.Itoa(c.Pool), "-hubs", strconv.Itoa(c.Hubs)}
+	if c.Trace != "" {
+		args = append(args, "-trace", c.Trace)
+	}
+	return args
 }
 
 // An executor is one executor under measurement: a process (or, in tests,

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -27,6 +28,13 @@ type Point struct {
 
 func (p Point) String() string {
 	return fmt.Sprintf("C=%v D=%v K=%d", p.Work, p.Wait, p.Inflight)
+}
+
+// TraceFile names the trace of executor ex at p in round (Config.Trace),
+// e.g. "hub-C20us-D1ms-K16-r1.json" (ASCII, for the shell).
+func TraceFile(ex string, p Point, round int) string {
+	name := fmt.Sprintf("%s-C%v-D%v-K%d-r%d.json", ex, p.Work, p.Wait, p.Inflight, round)
+	return strings.ReplaceAll(name, "µ", "u")
 }
 
 // A Sweep varies one of C, D and K, the others fixed.
@@ -113,6 +121,11 @@ type Config struct {
 	// server, which stand for other machines, run as soon as they have
 	// work: the executor still gets every cycle they leave.
 	Nice int
+	// Trace, if not empty, is a directory: each cell of the hub and hubs
+	// executors writes a Chrome trace of its hubs there (package
+	// timeline), named by TraceFile. Tracing costs the hub about 4× per
+	// switch: a traced run measures the tracer too.
+	Trace string
 	// Log, if not nil, gets a line per cell.
 	Log io.Writer
 }
@@ -213,6 +226,11 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	if cfg.Conns < cfg.Hubs && slices.Contains(cfg.Executors, Hubs) {
 		return nil, fmt.Errorf("study: %d connections for %d hubs: each hub needs one", cfg.Conns, cfg.Hubs)
 	}
+	if cfg.Trace != "" {
+		if err := os.MkdirAll(cfg.Trace, 0o755); err != nil {
+			return nil, fmt.Errorf("study: trace directory: %w", err)
+		}
+	}
 	r := &Results{
 		Started: time.Now().UTC(), GoVersion: runtime.Version(), CPUs: runtime.NumCPU(), CPUModel: cpuModel(),
 		Warmup: cfg.Warmup, Duration: cfg.Duration, Conns: cfg.Conns, Pool: cfg.Pool, Hubs: cfg.Hubs, Size: cfg.Size, Nice: cfg.Nice,
@@ -228,8 +246,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 					r.Finished = time.Now().UTC()
 					return r, ctx.Err()
 				}
-				c := runCell(ctx, cfg, ex, p)
-				c.Round = round
+				c := runCell(ctx, cfg, ex, p, round)
 				if cfg.Log != nil {
 					logCell(cfg.Log, c)
 				}
@@ -290,8 +307,8 @@ const drainTimeout = 10 * time.Second
 // for the warm-up and the measured window, asking the executor for its
 // usage at the window's ends, then drains the load and waits for the
 // executor to end.
-func runCell(ctx context.Context, cfg Config, ex string, p Point) (c Cell) {
-	c = Cell{Executor: ex, Point: p}
+func runCell(ctx context.Context, cfg Config, ex string, p Point, round int) (c Cell) {
+	c = Cell{Executor: ex, Point: p, Round: round}
 	fail := func(err error) Cell {
 		c.Err = err.Error()
 		return c
@@ -308,6 +325,9 @@ func runCell(ctx context.Context, cfg Config, ex string, p Point) (c Cell) {
 	defer ln.Close()
 	scfg := ServeConfig{Executor: ex, Producer: ln.Addr().String(), Conns: cfg.Conns,
 		Downstream: down.addr(), Pool: cfg.Pool, Hubs: cfg.Hubs}
+	if cfg.Trace != "" && (ex == Hub || ex == Hubs) {
+		scfg.Trace = filepath.Join(cfg.Trace, TraceFile(ex, p, round))
+	}
 	var e executor
 	switch {
 	case pythonMode[ex] != "":

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/greenhub/greenhub/timeline"
 )
 
 // tinyConfig is a study of one point, small enough for a test: every
@@ -53,6 +55,50 @@ func TestEachExecutorAnswersEveryMessage(t *testing.T) {
 				t.Errorf("p50 latency %v is under the 1ms downstream wait", c.Latency.P50)
 			}
 		})
+	}
+}
+
+// TestTraceHubCells: with Config.Trace, the hub executors' cells write a
+// Chrome trace the timeline reads back, whose green threads block on
+// their sockets; the goroutine executors write none.
+func TestTraceHubCells(t *testing.T) {
+	dir := t.TempDir()
+	cfg := tinyConfig(Hubs, Goroutines)
+	cfg.Trace = dir
+	r, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range r.Cells {
+		if c.Err != "" {
+			t.Fatalf("%s: %s", c.Executor, c.Err)
+		}
+	}
+	p := cfg.Sweeps[0].Points[0]
+	f, err := os.Open(filepath.Join(dir, TraceFile(Hubs, p, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tr, err := timeline.Read(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hubs := map[int]bool{}
+	reads := 0
+	for _, tk := range tr.Tracks {
+		hubs[tk.PID] = true
+		for _, in := range tk.Instants {
+			if in.Name == "block" && strings.HasPrefix(in.Reason, "read fd") {
+				reads++
+			}
+		}
+	}
+	if len(hubs) != cfg.Hubs || reads == 0 || tr.Truncated {
+		t.Errorf("trace of %d hubs (want %d), %d blocks on a read, truncated %v", len(hubs), cfg.Hubs, reads, tr.Truncated)
+	}
+	if _, err := os.Stat(filepath.Join(dir, TraceFile(Goroutines, p, 1))); !os.IsNotExist(err) {
+		t.Errorf("the goroutines executor wrote a trace (stat: %v)", err)
 	}
 }
 

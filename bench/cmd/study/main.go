@@ -77,6 +77,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&c.Pool, "pool", 64, "pool size of the hub, pool and per-hub executors (oslo's executor_thread_pool_size)")
 	fs.IntVar(&c.Hubs, "hubs", runtime.NumCPU(), "hubs of the hubs executor")
 	fs.IntVar(&c.Size, "size", 256, "message payload in `bytes`")
+	fs.StringVar(&c.Trace, "trace", "", "write a Chrome trace of every hub and hubs cell into `dir` (see cmd/timeline); tracing slows the hubs")
 	fs.IntVar(&c.Nice, "nice", 10, "niceness of the executor processes, so that the producer and downstream server run first (0: none)")
 	base := fs.String("base", "", "the point the sweeps go through, `C,D,K` (default 20µs,5ms,64; 20µs,1ms,16 with -quick)")
 	cpu := fs.String("cpu", "", "CPU work per message to sweep, `durations` (default 0,20µs,200µs,1ms; 20µs,500µs with -quick)")
