@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/greenhub/greenhub/greensync"
 	"github.com/greenhub/greenhub/hub"
 	"github.com/greenhub/greenhub/internal/hubtest"
 	"golang.org/x/sys/unix"
@@ -690,4 +691,48 @@ func TestRegressionDeadlineSaturates(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestRegressionStopFromGoroutineChangesNothing: Server.Stop called from a
+// plain goroutine (the first try at a signal handler) used to mark the
+// server stopped before it found it was on the wrong thread, so the right
+// Stop afterwards, from a green thread, did nothing and Serve never
+// returned. Now the refused Stop changes nothing: the server still
+// accepts, and the green thread's Stop ends Serve.
+func TestRegressionStopFromGoroutineChangesNothing(t *testing.T) {
+	hubtest.Main(t, func(h *hub.Hub) error {
+		l, srv, err := startEcho(h, "tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		if err := dialRoundTrip(h, l.Addr().String()); err != nil { // Serve is running
+			return err
+		}
+		refused := make(chan error, 1)
+		go func() { refused <- srv.Stop() }()
+		err, _, _ = greensync.Recv(h, (<-chan error)(refused))
+		if !errors.Is(err, hub.ErrOutside) {
+			return fmt.Errorf("Stop from a goroutine: %v, want hub.ErrOutside", err)
+		}
+		if err := dialRoundTrip(h, l.Addr().String()); err != nil {
+			return fmt.Errorf("after the refused Stop: %w", err)
+		}
+		if err := srv.Stop(); err != nil {
+			return err
+		}
+		if _, err := Dial(h, "tcp", l.Addr().String()); err == nil {
+			return errors.New("the listener still accepts after Stop")
+		}
+		return nil
+	})
+}
+
+// dialRoundTrip dials an echo server at addr and checks one round trip.
+func dialRoundTrip(h *hub.Hub, addr string) error {
+	c, err := Dial(h, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return roundTrip(c, []byte("ping"), make([]byte, 4))
 }

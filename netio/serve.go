@@ -2,6 +2,7 @@ package netio
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"time"
 
@@ -100,8 +101,18 @@ func (srv *Server) done(c *Conn) {
 }
 
 // Stop stops accepting: it closes the listener, and Serve returns nil.
-// Handlers go on. Stopping twice does nothing.
+// Handlers go on. Stopping twice does nothing. Called from a goroutine
+// that is not on the hub's thread, it returns an error that errors.Is
+// hub.ErrOutside and changes nothing; before Serve, a caller on no hub's
+// thread gets hub.ErrOutside too.
 func (srv *Server) Stop() error {
+	if srv.h != nil {
+		if _, err := srv.h.Raw().Caller(); err != nil {
+			return err
+		}
+	} else if hub.CallerHub() == nil {
+		return fmt.Errorf("netio: server Stop: %w", hub.ErrOutside)
+	}
 	if srv.stopped {
 		return nil
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -10,11 +9,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/greenhub/greenhub/examples/internal/logsink"
 	"go.uber.org/goleak"
 )
 
@@ -78,11 +77,11 @@ func TestEchoProgram(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer cmd.Process.Kill()
-			log := watchLog(stderr)
+			log := logsink.Follow(stderr)
 			exited := make(chan error, 1)
-			go func() { <-log.eof; exited <- cmd.Wait() }()
+			go func() { <-log.Ended(); exited <- cmd.Wait() }()
 
-			if !log.waitFor(`msg="echo: listening"`, tt.listening, 30*time.Second) {
+			if !log.WaitFor(`msg="echo: listening"`, tt.listening, 30*time.Second) {
 				t.Fatalf("the server did not log that it listens:\n%s", log.String())
 			}
 			m := regexp.MustCompile(`msg="echo: listening" addr=(\S+)`).FindStringSubmatch(log.String())
@@ -115,7 +114,7 @@ func TestEchoProgram(t *testing.T) {
 			}
 			bound := 30 * time.Second
 			if tt.forced {
-				if !log.waitFor(`msg="echo: draining"`, 1, 30*time.Second) {
+				if !log.WaitFor(`msg="echo: draining"`, 1, 30*time.Second) {
 					t.Fatalf("no drain after SIGTERM:\n%s", log.String())
 				}
 				if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -217,58 +216,6 @@ func dial(t *testing.T, addr string) net.Conn {
 	t.Cleanup(func() { c.Close() })
 	c.SetDeadline(time.Now().Add(30 * time.Second))
 	return c
-}
-
-// logWatch keeps a program's log and lets a test wait for lines.
-type logWatch struct {
-	mu      sync.Mutex
-	text    strings.Builder
-	changed chan struct{} // closed and replaced at each line
-	eof     chan struct{} // closed when the log ends
-}
-
-func watchLog(r io.Reader) *logWatch {
-	w := &logWatch{changed: make(chan struct{}), eof: make(chan struct{})}
-	go func() {
-		defer close(w.eof)
-		sc := bufio.NewScanner(r)
-		for sc.Scan() {
-			w.mu.Lock()
-			w.text.WriteString(sc.Text() + "\n")
-			close(w.changed)
-			w.changed = make(chan struct{})
-			w.mu.Unlock()
-		}
-	}()
-	return w
-}
-
-func (w *logWatch) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.text.String()
-}
-
-// waitFor waits until the log holds n lines containing s, the log ends or
-// timeout passes, and reports whether it does.
-func (w *logWatch) waitFor(s string, n int, timeout time.Duration) bool {
-	deadline := time.After(timeout)
-	for {
-		w.mu.Lock()
-		found := strings.Count(w.text.String(), s) >= n
-		changed := w.changed
-		w.mu.Unlock()
-		if found {
-			return true
-		}
-		select {
-		case <-changed:
-		case <-w.eof:
-			return strings.Count(w.String(), s) >= n
-		case <-deadline:
-			return false
-		}
-	}
 }
 
 func TestFlags(t *testing.T) {

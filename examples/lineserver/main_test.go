@@ -11,11 +11,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/greenhub/greenhub/examples/internal/logsink"
 	"github.com/greenhub/greenhub/greenthread"
 	"github.com/greenhub/greenhub/hub"
 	"github.com/greenhub/greenhub/netio"
@@ -28,56 +28,14 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // wait bounds every wait of the tests.
 const wait = 30 * time.Second
 
-// logSink is the program's stderr: it keeps the lines and lets a test wait
-// for one, without polling.
-type logSink struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	changed chan struct{} // closed at the next write
-}
-
-func (l *logSink) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	close(l.changed)
-	l.changed = make(chan struct{})
-	return l.buf.Write(p)
-}
-
-func (l *logSink) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// await returns re's first match in the log once there is one.
-func (l *logSink) await(t *testing.T, re *regexp.Regexp) []string {
-	t.Helper()
-	timeout := time.After(wait)
-	for {
-		l.mu.Lock()
-		m := re.FindStringSubmatch(l.buf.String())
-		changed := l.changed
-		l.mu.Unlock()
-		if m != nil {
-			return m
-		}
-		select {
-		case <-changed:
-		case <-timeout:
-			t.Fatalf("the log never matched %s:\n%s", re, l.String())
-		}
-	}
-}
-
 // start runs the program with args on a free port in this process and
 // returns its address, its log and its exit status to come.
-func start(t *testing.T, args ...string) (string, *logSink, <-chan int) {
+func start(t *testing.T, args ...string) (string, *logsink.Sink, <-chan int) {
 	t.Helper()
-	log := &logSink{changed: make(chan struct{})}
+	log := logsink.New()
 	exit := make(chan int, 1)
 	go func() { exit <- run(append([]string{"-addr", "127.0.0.1:0"}, args...), log) }()
-	m := log.await(t, regexp.MustCompile(`msg="lineserver: listening" addr=(\S+)`))
+	m := log.Await(t, regexp.MustCompile(`msg="lineserver: listening" addr=(\S+)`), wait)
 	return m[1], log, exit
 }
 
@@ -90,7 +48,7 @@ func sigterm(t *testing.T) {
 }
 
 // exitStatus waits for run's exit status.
-func exitStatus(t *testing.T, exit <-chan int, log *logSink) int {
+func exitStatus(t *testing.T, exit <-chan int, log *logsink.Sink) int {
 	t.Helper()
 	select {
 	case code := <-exit:
@@ -140,7 +98,7 @@ func TestGracefulStop(t *testing.T) {
 	}
 
 	sigterm(t)
-	log.await(t, regexp.MustCompile(`msg="lineserver: draining" connections=1`))
+	log.Await(t, regexp.MustCompile(`msg="lineserver: draining" connections=1`), wait)
 	if nc, err := net.Dial("tcp", addr); err == nil {
 		nc.Close()
 		t.Errorf("a new connection was accepted after SIGTERM")
@@ -191,7 +149,7 @@ func TestSecondSignal(t *testing.T) {
 	talk(t, c, r, "idle from now on")
 
 	sigterm(t)
-	log.await(t, regexp.MustCompile(`msg="lineserver: draining" connections=1`))
+	log.Await(t, regexp.MustCompile(`msg="lineserver: draining" connections=1`), wait)
 	sigterm(t)
 	if code := exitStatus(t, exit, log); code != 0 {
 		t.Errorf("exit status %d, want 0\n%s", code, log)
@@ -286,10 +244,9 @@ func TestStopFromGoroutine(t *testing.T) {
 				syscall.Kill(syscall.Getpid(), syscall.SIGUSR1) // the operator
 				<-sigs
 				stopErr <- srv.Stop() // wrong: not on the hub's thread
-				// The refused Stop has marked the server stopped all the
-				// same, so a second Stop would do nothing: close the
-				// listener through the door to end Serve.
-				h.Submit(func() { l.Close() })
+				// The refused Stop changed nothing; the same call sent
+				// through the hub's door runs on its thread and ends Serve.
+				h.Submit(func() { srv.Stop() })
 			}()
 		})
 		if err := srv.Serve(l); err != nil {

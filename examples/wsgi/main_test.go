@@ -17,11 +17,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/greenhub/greenhub/examples/internal/logsink"
 	"github.com/greenhub/greenhub/greenhttp"
 	"go.uber.org/goleak"
 )
@@ -31,54 +31,10 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // wait bounds every wait of the tests.
 const wait = 30 * time.Second
 
-// logSink is the program's stderr: it keeps the lines and lets a test wait
-// for one, without polling.
-type logSink struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	changed chan struct{} // closed at the next write
-}
-
-func newLogSink() *logSink { return &logSink{changed: make(chan struct{})} }
-
-func (l *logSink) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	close(l.changed)
-	l.changed = make(chan struct{})
-	return l.buf.Write(p)
-}
-
-func (l *logSink) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// await returns re's first match in the log once there is one.
-func (l *logSink) await(t *testing.T, re *regexp.Regexp) []string {
-	t.Helper()
-	timeout := time.After(wait)
-	for {
-		l.mu.Lock()
-		m := re.FindStringSubmatch(l.buf.String())
-		changed := l.changed
-		l.mu.Unlock()
-		if m != nil {
-			return m
-		}
-		select {
-		case <-changed:
-		case <-timeout:
-			t.Fatalf("the log never matched %s:\n%s", re, l.String())
-		}
-	}
-}
-
 // server is run() going in this process, on a free port.
 type server struct {
 	addr, url, data string
-	log             *logSink
+	log             *logsink.Sink
 	exit            chan int
 	signaled        bool
 	exited          bool
@@ -91,9 +47,9 @@ var listening = regexp.MustCompile(`msg="wsgi: listening" addr=(\S+) data=(\S+)`
 // when the test ends if the test did not.
 func start(t *testing.T, args ...string) *server {
 	t.Helper()
-	s := &server{log: newLogSink(), exit: make(chan int, 1)}
+	s := &server{log: logsink.New(), exit: make(chan int, 1)}
 	go func() { s.exit <- run(append([]string{"-addr", "127.0.0.1:0"}, args...), s.log) }()
-	m := s.log.await(t, listening)
+	m := s.log.Await(t, listening, wait)
 	s.addr, s.data, s.url = m[1], m[2], "http://"+m[1]
 	t.Cleanup(func() { s.stop(t) })
 	return s
