@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/greenhub/greenhub/greenthread"
 	"github.com/greenhub/greenhub/hub"
 	"github.com/greenhub/greenhub/timeline"
 )
@@ -52,23 +51,7 @@ func BenchmarkTracer(b *testing.B) {
 			if t != nil {
 				opts = append(opts, hub.WithTracer(t))
 			}
-			run(b, func(h *hub.Hub) error {
-				half := b.N / 2
-				other := greenthread.Spawn(h, func() (struct{}, error) {
-					for range half {
-						h.Raw().Yield()
-					}
-					return struct{}{}, nil
-				})
-				b.ReportAllocs()
-				b.ResetTimer()
-				for range b.N - half {
-					h.Raw().Yield()
-				}
-				_, err := other.Wait()
-				b.StopTimer()
-				return err
-			}, opts...)
+			run(b, func(h *hub.Hub) error { return yieldPingPong(b, h) }, opts...)
 			if closeTracer != nil {
 				if err := closeTracer(); err != nil {
 					b.Fatal(err)

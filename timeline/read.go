@@ -369,48 +369,43 @@ func (p *parser) metadata(e *jsonEvent) error {
 		if err != nil {
 			return err
 		}
-		var args struct {
-			Name *string `json:"name"`
-		}
-		if err := arguments(e, &args); err != nil {
+		name, err := metaArg[string](e, "name")
+		if err != nil {
 			return err
 		}
-		if args.Name == nil {
-			return errors.New("process_name without args.name")
-		}
-		p.hubs[int(pid)] = *args.Name
-	case "thread_name":
+		p.hubs[int(pid)] = name
+	case "thread_name", "thread_sort_index":
 		tr, err := p.track(e)
 		if err != nil {
 			return err
 		}
-		var args struct {
-			Name *string `json:"name"`
+		if e.Name == "thread_name" {
+			tr.Name, err = metaArg[string](e, "name")
+		} else {
+			tr.SortIndex, err = metaArg[int64](e, "sort_index")
 		}
-		if err := arguments(e, &args); err != nil {
-			return err
-		}
-		if args.Name == nil {
-			return errors.New("thread_name without args.name")
-		}
-		tr.Name = *args.Name
-	case "thread_sort_index":
-		tr, err := p.track(e)
-		if err != nil {
-			return err
-		}
-		var args struct {
-			SortIndex *int64 `json:"sort_index"`
-		}
-		if err := arguments(e, &args); err != nil {
-			return err
-		}
-		if args.SortIndex == nil {
-			return errors.New("thread_sort_index without args.sort_index")
-		}
-		tr.SortIndex = *args.SortIndex
+		return err
 	}
 	return nil
+}
+
+// metaArg returns the one argument a metadata event must carry; its other
+// arguments are ignored.
+func metaArg[T any](e *jsonEvent, key string) (T, error) {
+	var args map[string]json.RawMessage
+	var v *T
+	if err := arguments(e, &args); err != nil {
+		return *new(T), err
+	}
+	if raw, ok := args[key]; ok {
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return *new(T), fmt.Errorf("args.%s: want %T: %w", key, *new(T), err)
+		}
+	}
+	if v == nil {
+		return *new(T), fmt.Errorf("%s without args.%s", e.Name, key)
+	}
+	return *v, nil
 }
 
 func (p *parser) instant(e *jsonEvent) error {

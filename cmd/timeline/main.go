@@ -46,7 +46,11 @@ func run(args []string, stderr io.Writer) int {
 		if errors.Is(err, errUsage) {
 			return 2
 		}
-		fmt.Fprintln(stderr, "timeline:", err)
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "timeline: ") { // the package's errors name it already
+			msg = "timeline: " + msg
+		}
+		fmt.Fprintln(stderr, msg)
 		return 1
 	}
 	return 0
