@@ -10,7 +10,9 @@
 // thread) and its exit; the hub loop's track (tid 0, "hub") shows the
 // loop's phases that did work: timers (how many fired), batch (how many
 // green threads resumed), poll (its timeout, its events) and door (items
-// run). Read loads such a file back, and WriteSVG draws it.
+// run). Read loads such a file back; package picture (timeline/picture)
+// draws it, kept apart so that a program that only traces does not link
+// gonum/plot.
 //
 // Runtime is a hub.Tracer for the Go execution tracer: while runtime/trace
 // is on (go test -trace, trace.Start), each green thread is a task of `go

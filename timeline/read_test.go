@@ -3,83 +3,14 @@ package timeline_test
 import (
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/greenhub/greenhub/timeline"
+	"github.com/greenhub/greenhub/timeline/internal/tracetest"
 )
-
-// The builders write events of the trace format by hand, on hub (pid) 1
-// unless said otherwise; times are in microseconds.
-
-func object(events ...string) string {
-	return `{"displayTimeUnit":"ns","traceEvents":[` + "\n" + strings.Join(events, ",\n") + "\n]}"
-}
-
-func threadName(tid int, name string) string {
-	return fmt.Sprintf(`{"ph":"M","name":"thread_name","pid":1,"tid":%d,"args":{"name":%q}}`, tid, name)
-}
-
-func run(tid int, ts, dur float64) string {
-	return fmt.Sprintf(`{"ph":"X","cat":"run","name":"g%d","pid":1,"tid":%d,"ts":%g,"dur":%g}`, tid, tid, ts, dur)
-}
-
-func instant(tid int, name string, ts float64, args string) string {
-	if args != "" {
-		args = `,"args":` + args
-	}
-	return fmt.Sprintf(`{"ph":"i","s":"t","cat":"sched","name":%q,"pid":1,"tid":%d,"ts":%g%s}`, name, tid, ts, args)
-}
-
-func switchTo(tid int, ts float64, to int) string {
-	return instant(tid, "switch", ts, fmt.Sprintf(`{"to":%d}`, to))
-}
-
-func phase(name string, ts, dur float64, args string) string {
-	return fmt.Sprintf(`{"ph":"X","cat":"loop","name":%q,"pid":1,"tid":0,"ts":%g,"dur":%g,"args":%s}`, name, ts, dur, args)
-}
-
-// greenletEvents is the greenlet program as the tracer records it: the
-// loop resumes main (tid 1), which makes gr1 (2) and gr2 (3) and
-// switches to gr1; gr1 switches to gr2, gr2 back to gr1, gr1 ends and
-// its parent main resumes, main ends, and the loop kills gr2 at the end.
-var greenletEvents = []string{
-	`{"ph":"M","name":"process_name","pid":1,"args":{"name":"hub 1"}}`,
-	threadName(0, "hub"), threadName(1, "main"), threadName(2, "gr1"), threadName(3, "gr2"),
-	`{"ph":"M","name":"thread_sort_index","pid":1,"tid":3,"args":{"sort_index":3}}`,
-	instant(1, "spawn", 0, ""),
-	phase("batch", 1, 9, `{"resumed":1}`),
-	switchTo(0, 1, 1),
-	run(1, 1, 1),
-	instant(2, "spawn", 1.2, ""), instant(3, "spawn", 1.4, ""),
-	switchTo(1, 2, 2), run(2, 2, 1),
-	switchTo(2, 3, 3), run(3, 3, 1),
-	switchTo(3, 4, 2), run(2, 4, 1),
-	instant(2, "exit", 5, ""), switchTo(2, 5, 1), run(1, 5, 1),
-	instant(1, "exit", 6, ""), switchTo(1, 6, 0),
-	phase("door", 10, 0.5, `{"jobs":1}`),
-	switchTo(0, 11, 3), run(3, 11, 0.2), instant(3, "exit", 11.2, `{"error":"hub: killed"}`), switchTo(3, 11.2, 0),
-}
-
-// hops renders the switches as "from>to" by lane name.
-func hops(tr *timeline.Trace) []string {
-	var out []string
-	for _, sw := range tr.Switches() {
-		out = append(out, sw.From.Name+">"+sw.To.Name)
-	}
-	return out
-}
-
-func names(tr *timeline.Trace) []string {
-	var out []string
-	for _, t := range tr.Tracks {
-		out = append(out, t.Name)
-	}
-	return out
-}
 
 func TestRead(t *testing.T) {
 	tests := []struct {
@@ -90,7 +21,7 @@ func TestRead(t *testing.T) {
 		check    func(t *testing.T, tr *timeline.Trace)
 	}{{
 		name:     "greenlet program",
-		input:    object(greenletEvents...),
+		input:    tracetest.Object(tracetest.GreenletEvents...),
 		lanes:    []string{"hub", "main", "gr1", "gr2"},
 		switches: []string{"hub>main", "main>gr1", "gr1>gr2", "gr2>gr1", "gr1>main", "main>hub", "hub>gr2", "gr2>hub"},
 		check: func(t *testing.T, tr *timeline.Trace) {
@@ -118,7 +49,7 @@ func TestRead(t *testing.T) {
 		},
 	}, {
 		name:     "bare array, events out of order, no metadata",
-		input:    "[" + strings.Join([]string{switchTo(7, 5, 9), run(9, 5, 1), run(7, 1, 4)}, ",") + "]",
+		input:    "[" + strings.Join([]string{tracetest.SwitchTo(7, 5, 9), tracetest.Run(9, 5, 1), tracetest.Run(7, 1, 4)}, ",") + "]",
 		lanes:    []string{"g7", "g9"},
 		switches: []string{"g7>g9"},
 		check: func(t *testing.T, tr *timeline.Trace) {
@@ -128,7 +59,7 @@ func TestRead(t *testing.T) {
 		},
 	}, {
 		name:  "bare array cut short after a comma",
-		input: "[\n" + run(4, 0, 1) + ",\n" + run(4, 2, 1) + ",\n",
+		input: "[\n" + tracetest.Run(4, 0, 1) + ",\n" + tracetest.Run(4, 2, 1) + ",\n",
 		lanes: []string{"g4"},
 		check: func(t *testing.T, tr *timeline.Trace) {
 			if n := len(tr.Tracks[0].Runs); n != 2 || !tr.Truncated {
@@ -137,7 +68,7 @@ func TestRead(t *testing.T) {
 		},
 	}, {
 		name:  "a tracer never closed",
-		input: `{"displayTimeUnit":"ns","traceEvents":[` + "\n" + run(4, 0, 1) + ",\n" + switchTo(4, 1, 0),
+		input: `{"displayTimeUnit":"ns","traceEvents":[` + "\n" + tracetest.Run(4, 0, 1) + ",\n" + tracetest.SwitchTo(4, 1, 0),
 		lanes: []string{"hub", "g4"}, switches: []string{"g4>hub"},
 		check: func(t *testing.T, tr *timeline.Trace) {
 			if !tr.Truncated {
@@ -146,7 +77,7 @@ func TestRead(t *testing.T) {
 		},
 	}, {
 		name: "unknown events, fields, categories and names are ignored",
-		input: object(
+		input: tracetest.Object(
 			`{"ph":"B","name":"x","pid":1,"tid":5,"ts":1}`,
 			`{"ph":"X","cat":"gc","name":"mark","pid":1,"tid":6,"ts":1,"dur":2}`,
 			`{"ph":"i","cat":"sched","name":"yawn","pid":1,"tid":8,"ts":1}`,
@@ -158,13 +89,13 @@ func TestRead(t *testing.T) {
 		lanes: []string{"g5"},
 	}, {
 		name: "hubs: loop first in each, sort index before tid, renames",
-		input: object(
-			threadName(3, "early"), threadName(3, "renamed"),
+		input: tracetest.Object(
+			tracetest.ThreadName(3, "early"), tracetest.ThreadName(3, "renamed"),
 			`{"ph":"M","name":"thread_sort_index","pid":1,"tid":3,"args":{"sort_index":100}}`,
 			`{"ph":"M","name":"process_name","pid":2,"args":{"name":"worker"}}`,
 			`{"ph":"X","cat":"run","pid":2,"tid":4,"ts":0,"dur":1}`,
 			`{"ph":"X","cat":"loop","name":"poll","pid":2,"tid":0,"ts":1,"dur":1,"args":{"timeout":"forever","events":2}}`,
-			run(3, 0, 1), run(5, 0, 1), phase("timers", 0, 1, `{"fired":3}`),
+			tracetest.Run(3, 0, 1), tracetest.Run(5, 0, 1), tracetest.Phase("timers", 0, 1, `{"fired":3}`),
 		),
 		lanes: []string{"hub", "g5", "renamed", "hub", "g4"},
 		check: func(t *testing.T, tr *timeline.Trace) {
@@ -185,10 +116,10 @@ func TestRead(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := names(tr); !slices.Equal(got, tt.lanes) {
+			if got := tracetest.Names(tr); !slices.Equal(got, tt.lanes) {
 				t.Errorf("lanes = %q, want %q", got, tt.lanes)
 			}
-			if got := hops(tr); !slices.Equal(got, tt.switches) {
+			if got := tracetest.Hops(tr); !slices.Equal(got, tt.switches) {
 				t.Errorf("switches = %q, want %q", got, tt.switches)
 			}
 			if tt.check != nil {
@@ -210,19 +141,19 @@ func TestReadErrors(t *testing.T) {
 		{name: "not a trace", input: `"hello"`, line: 1, col: 8, event: -1, errContain: "want a JSON object or array"},
 		{name: "no traceEvents", input: `{"displayTimeUnit":"ns"}`, line: 1, col: 25, event: -1, errContain: "no traceEvents"},
 		{name: "traceEvents not an array", input: `{"traceEvents":{}}`, line: 1, col: 17, event: -1, errContain: "not an array"},
-		{name: "syntax error in an event", input: "{\"traceEvents\":[\n" + run(1, 0, 1) + ",\n{\"ph\":\"X\",,}]}", line: 3, col: 11, event: 1, errContain: "invalid character"},
-		{name: "object cut short in an event", input: "{\"traceEvents\":[\n" + run(1, 0, 1) + `,{"ph":`, line: 2, event: 1, errContain: "unexpected EOF"},
+		{name: "syntax error in an event", input: "{\"traceEvents\":[\n" + tracetest.Run(1, 0, 1) + ",\n{\"ph\":\"X\",,}]}", line: 3, col: 11, event: 1, errContain: "invalid character"},
+		{name: "object cut short in an event", input: "{\"traceEvents\":[\n" + tracetest.Run(1, 0, 1) + `,{"ph":`, line: 2, event: 1, errContain: "unexpected EOF"},
 		{name: "object cut short before its events", input: `{"traceEvents":`, line: 1, event: -1, errContain: "EOF"},
-		{name: "event cut short in a bare array", input: "[" + run(1, 0, 1) + `,{"ph":"X"`, line: 1, event: 1, errContain: "unexpected EOF"},
-		{name: "no ph", input: object(run(1, 0, 1), `{"name":"x"}`), line: 3, col: 1, event: 1, errContain: `no "ph"`},
-		{name: "run without ts", input: object(`{"ph":"X","cat":"run","pid":1,"tid":2,"dur":1}`), line: 2, col: 1, event: 0, errContain: `no "ts"`},
-		{name: "negative dur", input: object(`{"ph":"X","cat":"run","pid":1,"tid":2,"ts":0,"dur":-1}`), line: 2, event: 0, errContain: "negative"},
-		{name: "ts too large", input: object(`{"ph":"X","cat":"run","pid":1,"tid":2,"ts":1e300,"dur":1}`), line: 2, event: 0, errContain: "ts 1e300"},
-		{name: "tid not an integer", input: object(`{"ph":"X","cat":"run","pid":1,"tid":2.5,"ts":0,"dur":1}`), line: 2, event: 0, errContain: "tid 2.5"},
-		{name: "pid a string", input: object(`{"ph":"X","cat":"run","pid":"one","tid":2,"ts":0,"dur":1}`), line: 2, event: 0, errContain: "pid"},
-		{name: "switch without to", input: object(instant(2, "switch", 1, `{}`)), line: 2, event: 0, errContain: "without args.to"},
-		{name: "block reason not a string", input: object(instant(2, "block", 1, `{"reason":5}`)), line: 2, event: 0, errContain: "args.reason: want string"},
-		{name: "thread_name without name", input: object(`{"ph":"M","name":"thread_name","pid":1,"tid":2,"args":{}}`), line: 2, event: 0, errContain: "without args.name"},
+		{name: "event cut short in a bare array", input: "[" + tracetest.Run(1, 0, 1) + `,{"ph":"X"`, line: 1, event: 1, errContain: "unexpected EOF"},
+		{name: "no ph", input: tracetest.Object(tracetest.Run(1, 0, 1), `{"name":"x"}`), line: 3, col: 1, event: 1, errContain: `no "ph"`},
+		{name: "run without ts", input: tracetest.Object(`{"ph":"X","cat":"run","pid":1,"tid":2,"dur":1}`), line: 2, col: 1, event: 0, errContain: `no "ts"`},
+		{name: "negative dur", input: tracetest.Object(`{"ph":"X","cat":"run","pid":1,"tid":2,"ts":0,"dur":-1}`), line: 2, event: 0, errContain: "negative"},
+		{name: "ts too large", input: tracetest.Object(`{"ph":"X","cat":"run","pid":1,"tid":2,"ts":1e300,"dur":1}`), line: 2, event: 0, errContain: "ts 1e300"},
+		{name: "tid not an integer", input: tracetest.Object(`{"ph":"X","cat":"run","pid":1,"tid":2.5,"ts":0,"dur":1}`), line: 2, event: 0, errContain: "tid 2.5"},
+		{name: "pid a string", input: tracetest.Object(`{"ph":"X","cat":"run","pid":"one","tid":2,"ts":0,"dur":1}`), line: 2, event: 0, errContain: "pid"},
+		{name: "switch without to", input: tracetest.Object(tracetest.Instant(2, "switch", 1, `{}`)), line: 2, event: 0, errContain: "without args.to"},
+		{name: "block reason not a string", input: tracetest.Object(tracetest.Instant(2, "block", 1, `{"reason":5}`)), line: 2, event: 0, errContain: "args.reason: want string"},
+		{name: "thread_name without name", input: tracetest.Object(`{"ph":"M","name":"thread_name","pid":1,"tid":2,"args":{}}`), line: 2, event: 0, errContain: "without args.name"},
 		{name: "data after the trace", input: `{"traceEvents":[]} []`, line: 1, event: -1, errContain: "data after the trace"},
 		{name: "traceEvents twice", input: `{"traceEvents":[],"traceEvents":[]}`, line: 1, event: -1, errContain: "twice"},
 	}
@@ -245,11 +176,12 @@ func TestReadErrors(t *testing.T) {
 }
 
 // FuzzRead reads arbitrary input: Read must not panic, and what it
-// returns must hold the model's invariants and draw, or fail cleanly.
+// returns must hold the model's invariants, or fail cleanly. (FuzzPicture,
+// in package picture, draws what it reads.)
 func FuzzRead(f *testing.F) {
-	f.Add(object(greenletEvents...))
-	f.Add("[" + run(1, 0, 1) + ",")
-	f.Add(object(phase("poll", 0, 1, `{"timeout":"1ms","events":1}`), switchTo(0, 1, 2), run(2, 1, 0)))
+	f.Add(tracetest.Object(tracetest.GreenletEvents...))
+	f.Add("[" + tracetest.Run(1, 0, 1) + ",")
+	f.Add(tracetest.Object(tracetest.Phase("poll", 0, 1, `{"timeout":"1ms","events":1}`), tracetest.SwitchTo(0, 1, 2), tracetest.Run(2, 1, 0)))
 	f.Add(`{"traceEvents":[{"ph":"i","cat":"sched","name":"switch","pid":1,"tid":1,"ts":-5,"args":{"to":1}}]}`)
 	f.Fuzz(func(t *testing.T, input string) {
 		tr, err := timeline.Read(strings.NewReader(input))
@@ -262,7 +194,7 @@ func FuzzRead(f *testing.F) {
 		}
 		for i, track := range tr.Tracks {
 			if i > 0 && tr.Tracks[i-1].PID > track.PID {
-				t.Fatalf("tracks out of order: %v", names(tr))
+				t.Fatalf("tracks out of order: %v", tracetest.Names(tr))
 			}
 			for j, s := range track.Runs {
 				if s.Dur < 0 || (j > 0 && track.Runs[j-1].Start > s.Start) {
@@ -275,10 +207,32 @@ func FuzzRead(f *testing.F) {
 				t.Fatalf("switch with a missing end: %+v", sw)
 			}
 		}
-		for _, o := range []timeline.Options{{}, {Order: true, MaxLanes: 3, MaxEvents: 20}} {
-			if err := timeline.WriteSVG(io.Discard, tr, o); err != nil && !errors.Is(err, timeline.ErrEmpty) {
-				t.Fatalf("WriteSVG(%+v) = %v", o, err)
-			}
-		}
 	})
+}
+
+// Reading a trace: the lanes in display order and what happened on them.
+func ExampleRead() {
+	t, err := timeline.Read(strings.NewReader(`{"traceEvents":[
+		{"ph":"M","name":"thread_name","pid":1,"tid":2,"args":{"name":"reader"}},
+		{"ph":"X","cat":"run","name":"reader","pid":1,"tid":2,"ts":10,"dur":2.5},
+		{"ph":"i","s":"t","cat":"sched","name":"block","pid":1,"tid":2,"ts":12.5,"args":{"reason":"read fd 5"}},
+		{"ph":"i","s":"t","cat":"sched","name":"switch","pid":1,"tid":2,"ts":12.5,"args":{"to":0}},
+		{"ph":"X","cat":"loop","name":"poll","pid":1,"tid":0,"ts":13,"dur":100,"args":{"timeout":"forever","events":1}}
+	]}`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, tr := range t.Tracks {
+		fmt.Printf("%s: %d runs, %d instants, %d phases\n", tr.Name, len(tr.Runs), len(tr.Instants), len(tr.Phases))
+	}
+	reader := t.Track(1, 2)
+	fmt.Println(reader.Runs[0].Start, reader.Runs[0].End(), reader.Instants[0].Reason)
+	poll := t.Track(1, 0).Phases[0]
+	fmt.Println(poll.Name, poll.Timeout, poll.Events)
+	// Output:
+	// hub: 0 runs, 0 instants, 1 phases
+	// reader: 1 runs, 2 instants, 0 phases
+	// 10µs 12.5µs read fd 5
+	// poll forever 1
 }

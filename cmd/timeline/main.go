@@ -29,6 +29,7 @@ import (
 	"strings"
 
 	"github.com/greenhub/greenhub/timeline"
+	"github.com/greenhub/greenhub/timeline/picture"
 	"gonum.org/v1/plot/vg"
 )
 
@@ -47,7 +48,7 @@ func run(args []string, stderr io.Writer) int {
 			return 2
 		}
 		msg := err.Error()
-		if !strings.HasPrefix(msg, "timeline: ") { // the package's errors name it already
+		if !strings.HasPrefix(msg, "timeline: ") { // package timeline's errors name it already
 			msg = "timeline: " + msg
 		}
 		fmt.Fprintln(stderr, msg)
@@ -63,7 +64,7 @@ func draw(args []string, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "usage: timeline [flags] trace.json")
 		fs.PrintDefaults()
 	}
-	var o timeline.Options
+	var o picture.Options
 	out := fs.String("o", "", "the picture to write; its extension gives the format (default: the trace's name with .svg)")
 	fs.BoolVar(&o.Order, "order", false, "lay the events out one step each, in order, instead of by time")
 	fs.DurationVar(&o.From, "from", 0, "start of the window, as time since the tracer started (e.g. 1.5ms)")
@@ -101,7 +102,7 @@ func draw(args []string, stderr io.Writer) error {
 	if t.Truncated {
 		fmt.Fprintf(stderr, "timeline: %s ends early (was the tracer closed?); drawing what it has\n", in)
 	}
-	if _, hidden, err := timeline.Lanes(t, o); err != nil {
+	if _, hidden, err := picture.Lanes(t, o); err != nil {
 		return err
 	} else if hidden > 0 {
 		fmt.Fprintf(stderr, "timeline: %d lanes left out (-lanes %d)\n", hidden, o.MaxLanes)
@@ -110,7 +111,7 @@ func draw(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := timeline.Render(w, t, o, format); err != nil {
+	if err := picture.Write(w, t, o, format); err != nil {
 		w.Close()
 		os.Remove(*out)
 		return err

@@ -1,4 +1,13 @@
-package timeline
+// Package picture draws a trace that package timeline recorded (and
+// timeline.Read loaded) as a static picture, through gonum/plot: a lane
+// per green thread with the hub loop's lane on top, the stretches each ran
+// as bars, its spawn, blocks (with their reasons), wake-ups and exit as
+// markers, an arrow for each switch from the lane giving up the thread to
+// the lane receiving it, and the loop's phases in colour on the hub's
+// lane. Options pick a window, a lane limit, or a layout by event order
+// for runs whose events are microseconds apart. cmd/timeline is its
+// command line; the tutorial's and notebooks' timelines are drawn with it.
+package picture
 
 import (
 	"bytes"
@@ -12,6 +21,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/greenhub/greenhub/timeline"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/vg"
@@ -47,13 +57,13 @@ type Options struct {
 }
 
 // ErrEmpty is returned when nothing of the trace falls in the window.
-var ErrEmpty = errors.New("timeline: no events to draw")
+var ErrEmpty = errors.New("picture: no events to draw")
 
 // The picture's dimensions and text sizes.
 const (
 	defaultWidth = 8 * vg.Inch
 	minWidth     = 3 * vg.Inch
-	margin       = 6 // points around the picture Render draws
+	margin       = 6 // points around the picture Write draws
 	laneHeight   = 0.36 * vg.Inch
 	// frame is the height of the title-less picture outside the lanes:
 	// the x axis with its ticks and label, and the margins.
@@ -100,17 +110,17 @@ func rgb(v uint32) color.RGBA {
 	return color.RGBA{R: uint8(v >> 16), G: uint8(v >> 8), B: uint8(v), A: 0xff}
 }
 
-// WriteSVG draws the trace as an SVG picture to w.
-func WriteSVG(w io.Writer, t *Trace, o Options) error {
-	return Render(w, t, o, "svg")
+// SVG draws the trace as an SVG picture to w.
+func SVG(w io.Writer, t *timeline.Trace, o Options) error {
+	return Write(w, t, o, "svg")
 }
 
-// Render draws the trace to w in format: any format gonum/plot knows
+// Write draws the trace to w in format: any format gonum/plot knows
 // ("svg", "png", "pdf", "eps", "jpg", "tif", "tex"), at the size Size
 // gives, with a margin. In SVG the text names Liberation Sans, the font
 // the layout was measured with, then Arial, which has the same widths,
 // and sans-serif, for viewers without it.
-func Render(w io.Writer, t *Trace, o Options, format string) error {
+func Write(w io.Writer, t *timeline.Trace, o Options, format string) error {
 	l, err := newLayout(t, o)
 	if err != nil {
 		return err
@@ -118,19 +128,19 @@ func Render(w io.Writer, t *Trace, o Options, format string) error {
 	width, height := l.size()
 	c, err := draw.NewFormattedCanvas(width, height, format)
 	if err != nil {
-		return fmt.Errorf("timeline: %w", err)
+		return fmt.Errorf("picture: %w", err)
 	}
 	l.plot().Draw(draw.Crop(draw.New(c), margin, -margin, margin, -margin))
 	var out bytes.Buffer
 	if _, err := c.WriteTo(&out); err != nil {
-		return fmt.Errorf("timeline: %w", err)
+		return fmt.Errorf("picture: %w", err)
 	}
 	data := out.Bytes()
 	if format == "svg" {
 		data = bytes.ReplaceAll(data, []byte("font-family:Liberation Sans;"), []byte("font-family:'Liberation Sans',Arial,Helvetica,sans-serif;"))
 	}
 	if _, err := w.Write(data); err != nil {
-		return fmt.Errorf("timeline: write: %w", err)
+		return fmt.Errorf("picture: write: %w", err)
 	}
 	return nil
 }
@@ -145,9 +155,9 @@ func Render(w io.Writer, t *Trace, o Options, format string) error {
 // and arrows and markers with no room are left out, the key saying how
 // many.
 //
-// Plot, Render, WriteSVG, Size and Lanes only read t: any goroutine may
+// Plot, Write, SVG, Size and Lanes only read t: any goroutine may
 // call them, at the same time too.
-func Plot(t *Trace, o Options) (*plot.Plot, error) {
+func Plot(t *timeline.Trace, o Options) (*plot.Plot, error) {
 	l, err := newLayout(t, o)
 	if err != nil {
 		return nil, err
@@ -157,8 +167,8 @@ func Plot(t *Trace, o Options) (*plot.Plot, error) {
 
 // Size returns the size at which Plot's picture of t is meant to be
 // drawn: the option's width, and a height that gives every lane room for
-// its bar and labels. Render adds a margin inside it.
-func Size(t *Trace, o Options) (width, height vg.Length, err error) {
+// its bar and labels. Write adds a margin inside it.
+func Size(t *timeline.Trace, o Options) (width, height vg.Length, err error) {
 	l, err := newLayout(t, o)
 	if err != nil {
 		return 0, 0, err
@@ -170,7 +180,7 @@ func Size(t *Trace, o Options) (width, height vg.Length, err error) {
 // Lanes returns the tracks the picture of t shows, top to bottom, and
 // how many more had something in the window but were left out by
 // MaxLanes.
-func Lanes(t *Trace, o Options) (lanes []*Track, hidden int, err error) {
+func Lanes(t *timeline.Trace, o Options) (lanes []*timeline.Track, hidden int, err error) {
 	l, err := newLayout(t, o)
 	if err != nil {
 		return nil, 0, err
@@ -182,34 +192,34 @@ func Lanes(t *Trace, o Options) (lanes []*Track, hidden int, err error) {
 // coordinate of each time.
 type layout struct {
 	o           Options
-	t           *Trace
-	lanes       []*Track
-	row         map[*Track]int // lane index, 0 at the top
-	hidden      int            // lanes with events in the window left out by MaxLanes
-	lo, hi      time.Duration  // the window, shrunk to what is drawn
+	t           *timeline.Trace
+	lanes       []*timeline.Track
+	row         map[*timeline.Track]int // lane index, 0 at the top
+	hidden      int                     // lanes with events in the window left out by MaxLanes
+	lo, hi      time.Duration           // the window, shrunk to what is drawn
 	slots       []time.Duration
-	unit        time.Duration        // the x axis unit in time mode
-	keyRows     int                  // lanes' worth of height the key takes
-	hubs        int                  // hubs among the lanes
-	sw          []Switch             // the switches in the window between lanes drawn
-	arrows      []Switch             // those drawn as arrows, clear of the others
-	marks       map[*Track][]Instant // the instants drawn as markers, by lane
-	hiddenMarks map[string]int       // the instants too close to others to draw, by name
-	xmin        float64              // the x axis range
+	unit        time.Duration                          // the x axis unit in time mode
+	keyRows     int                                    // lanes' worth of height the key takes
+	hubs        int                                    // hubs among the lanes
+	sw          []timeline.Switch                      // the switches in the window between lanes drawn
+	arrows      []timeline.Switch                      // those drawn as arrows, clear of the others
+	marks       map[*timeline.Track][]timeline.Instant // the instants drawn as markers, by lane
+	hiddenMarks map[string]int                         // the instants too close to others to draw, by name
+	xmin        float64                                // the x axis range
 	xmax        float64
 }
 
-func newLayout(t *Trace, o Options) (*layout, error) {
+func newLayout(t *timeline.Trace, o Options) (*layout, error) {
 	if o.To != 0 && o.To < o.From {
-		return nil, fmt.Errorf("timeline: window ends (%v) before it starts (%v)", o.To, o.From)
+		return nil, fmt.Errorf("picture: window ends (%v) before it starts (%v)", o.To, o.From)
 	}
 	if o.Width == 0 {
 		o.Width = defaultWidth
 	}
 	if o.Width < minWidth {
-		return nil, fmt.Errorf("timeline: width %.2g inches is under %g", o.Width/vg.Inch, minWidth/vg.Inch)
+		return nil, fmt.Errorf("picture: width %.2g inches is under %g", o.Width/vg.Inch, minWidth/vg.Inch)
 	}
-	l := &layout{o: o, t: t, lo: o.From, hi: o.To, row: map[*Track]int{}}
+	l := &layout{o: o, t: t, lo: o.From, hi: o.To, row: map[*timeline.Track]int{}}
 	start, end := t.Bounds()
 	if l.lo == 0 {
 		l.lo = min(start, 0) // a trace may have times before its origin
@@ -280,7 +290,7 @@ func (l *layout) cutAtEvent(n int) {
 }
 
 // clip cuts s to the window; ok is false when it lies outside.
-func (l *layout) clip(s Span) (from, to time.Duration, ok bool) {
+func (l *layout) clip(s timeline.Span) (from, to time.Duration, ok bool) {
 	if s.End() < l.lo || s.Start > l.hi {
 		return 0, 0, false
 	}
@@ -290,7 +300,7 @@ func (l *layout) clip(s Span) (from, to time.Duration, ok bool) {
 func (l *layout) in(at time.Duration) bool { return at >= l.lo && at <= l.hi }
 
 // active reports whether the track has anything in the window.
-func (l *layout) active(tr *Track) bool {
+func (l *layout) active(tr *timeline.Track) bool {
 	for _, s := range tr.Runs {
 		if _, _, ok := l.clip(s); ok {
 			return true
@@ -377,7 +387,7 @@ func (l *layout) size() (width, height vg.Length) {
 
 // label is the text beside a lane: the G's name, after its hub's name
 // when the picture shows several hubs, where the loop's lane is the hub's.
-func (l *layout) label(tr *Track) string {
+func (l *layout) label(tr *timeline.Track) string {
 	if l.hubs > 1 && tr.TID == 0 {
 		return tr.Hub
 	}
@@ -391,7 +401,7 @@ func (l *layout) plot() *plot.Plot {
 	p := plot.New()
 	p.Title.Text = l.o.Title
 	p.Title.TextStyle.Font = font.From(sans, 11)
-	p.Add(picture{l})
+	p.Add(lanesPlotter{l})
 
 	ticks := make([]plot.Tick, len(l.lanes))
 	for i, tr := range l.lanes {
@@ -443,13 +453,13 @@ func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
 	return ts
 }
 
-// picture is the plotter that draws the lanes.
-type picture struct{ l *layout }
+// lanesPlotter is the plotter that draws the lanes.
+type lanesPlotter struct{ l *layout }
 
 // Plot implements plot.Plotter: it draws, in this order so that the later
 // stay visible, the lane bands, the phases and runs, the switch arrows,
 // the instants with their labels, and the key.
-func (pic picture) Plot(c draw.Canvas, p *plot.Plot) {
+func (pic lanesPlotter) Plot(c draw.Canvas, p *plot.Plot) {
 	l := pic.l
 	trX, trY := p.Transforms(&c)
 	laneH := trY(1) - trY(0)
@@ -497,7 +507,7 @@ func (pic picture) Plot(c draw.Canvas, p *plot.Plot) {
 // each at full height while they are far apart; in a stripe per phase
 // (top to bottom in phaseOrder) once a phase's bars merge, as they do in
 // the overview of a long trace, where overlaid they would mix.
-func (pic picture) phases(c *draw.Canvas, tr *Track, xOf func(time.Duration) vg.Length, y0, y1 vg.Length) {
+func (pic lanesPlotter) phases(c *draw.Canvas, tr *timeline.Track, xOf func(time.Duration) vg.Length, y0, y1 vg.Length) {
 	if len(tr.Phases) == 0 {
 		return
 	}
@@ -537,7 +547,7 @@ func (pic picture) phases(c *draw.Canvas, tr *Track, xOf func(time.Duration) vg.
 // below the bar, ending at the marker, on a side clear of the lane's
 // other labels and of the arrows that end or start there. The text has a
 // white ground, so that arrows passing through the lane do not cross it.
-func (pic picture) labels(c *draw.Canvas, tr *Track, xOf func(time.Duration) vg.Length, yc, half vg.Length) {
+func (pic lanesPlotter) labels(c *draw.Canvas, tr *timeline.Track, xOf func(time.Duration) vg.Length, yc, half vg.Length) {
 	l := pic.l
 	var above, below []vg.Length // where arrows meet the lane's bar
 	for _, sw := range l.arrows {
@@ -626,10 +636,10 @@ const (
 // name, how many were left out. Instants in the window less than markGap
 // points apart where xOf puts them form a cluster, of which only the last
 // is drawn (an exit rather than the block before it).
-func (l *layout) clearMarks(xOf func(time.Duration) vg.Length) (map[*Track][]Instant, map[string]int) {
-	marks, hidden := map[*Track][]Instant{}, map[string]int{}
+func (l *layout) clearMarks(xOf func(time.Duration) vg.Length) (map[*timeline.Track][]timeline.Instant, map[string]int) {
+	marks, hidden := map[*timeline.Track][]timeline.Instant{}, map[string]int{}
 	for _, tr := range l.lanes {
-		var ins []Instant
+		var ins []timeline.Instant
 		for _, in := range tr.Instants {
 			if _, ok := markers[in.Name]; ok && l.in(in.At) {
 				ins = append(ins, in)
@@ -648,8 +658,8 @@ func (l *layout) clearMarks(xOf func(time.Duration) vg.Length) (map[*Track][]Ins
 
 // clearArrows returns the switches to draw as arrows: those with arrowGap
 // points clear of any other, where xOf puts them.
-func (l *layout) clearArrows(xOf func(time.Duration) vg.Length) []Switch {
-	var out []Switch
+func (l *layout) clearArrows(xOf func(time.Duration) vg.Length) []timeline.Switch {
+	var out []timeline.Switch
 	for i, sw := range l.sw {
 		x := xOf(sw.At)
 		if i > 0 && x-xOf(l.sw[i-1].At) < arrowGap || i+1 < len(l.sw) && xOf(l.sw[i+1].At)-x < arrowGap {
@@ -661,8 +671,8 @@ func (l *layout) clearArrows(xOf func(time.Duration) vg.Length) []Switch {
 }
 
 // switches returns the switches in the window whose both lanes are drawn.
-func (l *layout) switches() []Switch {
-	var out []Switch
+func (l *layout) switches() []timeline.Switch {
+	var out []timeline.Switch
 	for _, sw := range l.t.Switches() {
 		_, fromShown := l.row[sw.From]
 		_, toShown := l.row[sw.To]
@@ -766,7 +776,7 @@ func (l *layout) keyLines(width vg.Length) [][]keyEntry {
 }
 
 // key draws the key in the rows above the lanes.
-func (pic picture) key(c *draw.Canvas) {
+func (pic lanesPlotter) key(c *draw.Canvas) {
 	sty := textStyle(8)
 	sty.YAlign = draw.YCenter
 	y := c.Max.Y - keyLine/2 - 2

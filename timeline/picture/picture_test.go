@@ -1,4 +1,4 @@
-package timeline_test
+package picture_test
 
 import (
 	"bytes"
@@ -15,6 +15,8 @@ import (
 	"github.com/greenhub/greenhub/hub"
 	"github.com/greenhub/greenhub/internal/hubtest"
 	"github.com/greenhub/greenhub/timeline"
+	"github.com/greenhub/greenhub/timeline/internal/tracetest"
+	"github.com/greenhub/greenhub/timeline/picture"
 )
 
 // The fills of the picture's arrow heads and run bars (vgsvg writes
@@ -117,35 +119,35 @@ func readTrace(t *testing.T, input string) *timeline.Trace {
 	return tr
 }
 
-func render(t *testing.T, tr *timeline.Trace, o timeline.Options) svgDoc {
+func render(t *testing.T, tr *timeline.Trace, o picture.Options) svgDoc {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := timeline.WriteSVG(&buf, tr, o); err != nil {
+	if err := picture.SVG(&buf, tr, o); err != nil {
 		t.Fatal(err)
 	}
 	return parseSVG(t, buf.Bytes())
 }
 
 func TestLanes(t *testing.T) {
-	greenlet := readTrace(t, object(greenletEvents...))
+	greenlet := readTrace(t, tracetest.Object(tracetest.GreenletEvents...))
 	tests := []struct {
 		name   string
-		o      timeline.Options
+		o      picture.Options
 		lanes  []string
 		hidden int
 	}{
 		{name: "all", lanes: []string{"hub", "main", "gr1", "gr2"}},
-		{name: "in order", o: timeline.Options{Order: true}, lanes: []string{"hub", "main", "gr1", "gr2"}},
-		{name: "two lanes", o: timeline.Options{MaxLanes: 2}, lanes: []string{"hub", "main"}, hidden: 2},
-		{name: "a window", o: timeline.Options{From: 3 * time.Microsecond, To: 4 * time.Microsecond}, lanes: []string{"hub", "gr1", "gr2"}},
-		{name: "a window and a lane limit", o: timeline.Options{From: 3 * time.Microsecond, To: 4 * time.Microsecond, MaxLanes: 1}, lanes: []string{"hub"}, hidden: 2},
-		{name: "the first three events", o: timeline.Options{MaxEvents: 3}, lanes: []string{"hub", "main"}},
-		{name: "the first three events after 1.3µs", o: timeline.Options{From: 1300 * time.Nanosecond, MaxEvents: 3}, lanes: []string{"hub", "main", "gr1", "gr2"}},
-		{name: "the end", o: timeline.Options{From: 10800 * time.Nanosecond}, lanes: []string{"hub", "gr2"}},
+		{name: "in order", o: picture.Options{Order: true}, lanes: []string{"hub", "main", "gr1", "gr2"}},
+		{name: "two lanes", o: picture.Options{MaxLanes: 2}, lanes: []string{"hub", "main"}, hidden: 2},
+		{name: "a window", o: picture.Options{From: 3 * time.Microsecond, To: 4 * time.Microsecond}, lanes: []string{"hub", "gr1", "gr2"}},
+		{name: "a window and a lane limit", o: picture.Options{From: 3 * time.Microsecond, To: 4 * time.Microsecond, MaxLanes: 1}, lanes: []string{"hub"}, hidden: 2},
+		{name: "the first three events", o: picture.Options{MaxEvents: 3}, lanes: []string{"hub", "main"}},
+		{name: "the first three events after 1.3µs", o: picture.Options{From: 1300 * time.Nanosecond, MaxEvents: 3}, lanes: []string{"hub", "main", "gr1", "gr2"}},
+		{name: "the end", o: picture.Options{From: 10800 * time.Nanosecond}, lanes: []string{"hub", "gr2"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			lanes, hidden, err := timeline.Lanes(greenlet, tt.o)
+			lanes, hidden, err := picture.Lanes(greenlet, tt.o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -167,11 +169,11 @@ func TestLanes(t *testing.T) {
 }
 
 func TestPicture(t *testing.T) {
-	greenlet := object(greenletEvents...)
+	greenlet := tracetest.Object(tracetest.GreenletEvents...)
 	tests := []struct {
 		name    string
 		input   string
-		o       timeline.Options
+		o       picture.Options
 		arrows  int      // switch arrows, not counting the key's
 		runs    int      // run bars, not counting the key's
 		texts   []string // that the picture shows
@@ -188,30 +190,30 @@ func TestPicture(t *testing.T) {
 	}, {
 		name:   "greenlet, in order, with a title",
 		input:  greenlet,
-		o:      timeline.Options{Order: true, Title: "the greenlet program"},
+		o:      picture.Options{Order: true, Title: "the greenlet program"},
 		arrows: 8, runs: 6,
 		texts:  []string{"the greenlet program", "events in order: each step is the next event, not a length of time"},
 		height: "207.84pt",
 	}, {
 		name:   "greenlet, three lanes: only the arrows between them",
 		input:  greenlet,
-		o:      timeline.Options{MaxLanes: 3},
+		o:      picture.Options{MaxLanes: 3},
 		arrows: 4, runs: 4,
 		texts:  []string{"hub", "main", "gr1", "µs since the tracer started (1 more lanes not shown)"},
 		absent: []string{"gr2"},
 	}, {
 		name:   "greenlet, a window cuts the runs",
 		input:  greenlet,
-		o:      timeline.Options{From: 2500 * time.Nanosecond, To: 3500 * time.Nanosecond},
+		o:      picture.Options{From: 2500 * time.Nanosecond, To: 3500 * time.Nanosecond},
 		arrows: 1, runs: 2,
 		texts:  []string{"gr1", "gr2"},
 		absent: []string{"main"},
 	}, {
 		name: "block reasons where they fit",
-		input: object(
-			run(2, 0, 10), instant(2, "block", 10, `{"reason":"read fd 5"}`),
-			run(3, 0, 5), instant(3, "block", 5, `{"reason":"queue"}`), instant(3, "wake", 8, ""),
-			run(4, 0, 1), instant(4, "block", 1, `{"reason":"`+strings.Repeat("far too long to fit anywhere ", 10)+`"}`),
+		input: tracetest.Object(
+			tracetest.Run(2, 0, 10), tracetest.Instant(2, "block", 10, `{"reason":"read fd 5"}`),
+			tracetest.Run(3, 0, 5), tracetest.Instant(3, "block", 5, `{"reason":"queue"}`), tracetest.Instant(3, "wake", 8, ""),
+			tracetest.Run(4, 0, 1), tracetest.Instant(4, "block", 1, `{"reason":"`+strings.Repeat("far too long to fit anywhere ", 10)+`"}`),
 		),
 		// read fd 5 at the right edge goes above the bar; queue fits on
 		// the lane before the wake; the long one fits nowhere.
@@ -220,10 +222,10 @@ func TestPicture(t *testing.T) {
 		runs:   3,
 	}, {
 		name: "markers too close to draw",
-		input: object(
-			run(2, 0, 10), instant(2, "block", 10, `{"reason":"read fd 5"}`),
-			instant(2, "block", 10.01, `{"reason":"sleep"}`), instant(2, "wake", 10.02, ""),
-			run(3, 0, 5), instant(3, "block", 5, `{"reason":"queue"}`),
+		input: tracetest.Object(
+			tracetest.Run(2, 0, 10), tracetest.Instant(2, "block", 10, `{"reason":"read fd 5"}`),
+			tracetest.Instant(2, "block", 10.01, `{"reason":"sleep"}`), tracetest.Instant(2, "wake", 10.02, ""),
+			tracetest.Run(3, 0, 5), tracetest.Instant(3, "block", 5, `{"reason":"queue"}`),
 		),
 		// Of a cluster, only the last marker is drawn.
 		texts:  []string{"queue", "block (2 too close to draw)", "wake"},
@@ -231,18 +233,18 @@ func TestPicture(t *testing.T) {
 		runs:   2,
 	}, {
 		name: "block reasons in order have room",
-		input: object(
-			run(2, 0, 10), instant(2, "block", 10, `{"reason":"read fd 5"}`),
-			instant(2, "block", 10.01, `{"reason":"sleep"}`), instant(2, "block", 10.02, `{"reason":"event"}`),
+		input: tracetest.Object(
+			tracetest.Run(2, 0, 10), tracetest.Instant(2, "block", 10, `{"reason":"read fd 5"}`),
+			tracetest.Instant(2, "block", 10.01, `{"reason":"sleep"}`), tracetest.Instant(2, "block", 10.02, `{"reason":"event"}`),
 		),
-		o:     timeline.Options{Order: true},
+		o:     picture.Options{Order: true},
 		texts: []string{"read fd 5", "sleep", "event"},
 		runs:  1,
 	}, {
 		name: "two hubs: lanes say whose",
-		input: object(
+		input: tracetest.Object(
 			`{"ph":"M","name":"process_name","pid":2,"args":{"name":"worker"}}`,
-			run(5, 0, 1), `{"ph":"X","cat":"run","pid":2,"tid":5,"ts":0,"dur":1}`,
+			tracetest.Run(5, 0, 1), `{"ph":"X","cat":"run","pid":2,"tid":5,"ts":0,"dur":1}`,
 			`{"ph":"X","cat":"loop","name":"poll","pid":2,"tid":0,"ts":1,"dur":1,"args":{"timeout":"forever","events":2}}`,
 		),
 		texts:  []string{"hub 1 · g5", "worker", "worker · g5", "loop: poll"},
@@ -250,14 +252,14 @@ func TestPicture(t *testing.T) {
 		runs:   2,
 	}, {
 		name: "switches too close to draw",
-		input: object(append(crowd(100),
-			run(1, 1000, 10), switchTo(1, 1010, 2), run(2, 1010, 5), // clear of the crowd
+		input: tracetest.Object(append(crowd(100),
+			tracetest.Run(1, 1000, 10), tracetest.SwitchTo(1, 1010, 2), tracetest.Run(2, 1010, 5), // clear of the crowd
 		)...),
 		arrows: 1, runs: 4, // the crowd's 100 runs merge into one bar per lane
 		texts: []string{"switch (100 too close to draw)"},
 	}, {
 		name:   "a long run in milliseconds",
-		input:  object(run(1, 0, 50000), instant(1, "exit", 50000, `{"error":"boom"}`)),
+		input:  tracetest.Object(tracetest.Run(1, 0, 50000), tracetest.Instant(1, "exit", 50000, `{"error":"boom"}`)),
 		texts:  []string{"ms since the tracer started", "g1", "boom"},
 		absent: []string{"µs since the tracer started"},
 		runs:   1,
@@ -301,33 +303,33 @@ func crowd(n int) []string {
 	for i := range n {
 		from, to := 1+i%2, 2-i%2
 		ts := float64(i) / 10
-		evs = append(evs, run(from, ts, 0.1), switchTo(from, ts+0.1, to))
+		evs = append(evs, tracetest.Run(from, ts, 0.1), tracetest.SwitchTo(from, ts+0.1, to))
 	}
 	return evs
 }
 
 func TestPictureErrors(t *testing.T) {
-	greenlet := readTrace(t, object(greenletEvents...))
+	greenlet := readTrace(t, tracetest.Object(tracetest.GreenletEvents...))
 	tests := []struct {
 		name  string
 		t     *timeline.Trace
-		o     timeline.Options
+		o     picture.Options
 		check func(error) bool
 	}{
-		{name: "an empty trace", t: readTrace(t, `{"traceEvents":[]}`), check: func(err error) bool { return errors.Is(err, timeline.ErrEmpty) }},
-		{name: "only unknown events", t: readTrace(t, `[{"ph":"B","pid":1,"tid":1,"ts":0}]`), check: func(err error) bool { return errors.Is(err, timeline.ErrEmpty) }},
-		{name: "a window after the end", t: greenlet, o: timeline.Options{From: time.Second}, check: func(err error) bool { return errors.Is(err, timeline.ErrEmpty) }},
-		{name: "a window backwards", t: greenlet, o: timeline.Options{From: 2 * time.Microsecond, To: time.Microsecond}, check: func(err error) bool {
+		{name: "an empty trace", t: readTrace(t, `{"traceEvents":[]}`), check: func(err error) bool { return errors.Is(err, picture.ErrEmpty) }},
+		{name: "only unknown events", t: readTrace(t, `[{"ph":"B","pid":1,"tid":1,"ts":0}]`), check: func(err error) bool { return errors.Is(err, picture.ErrEmpty) }},
+		{name: "a window after the end", t: greenlet, o: picture.Options{From: time.Second}, check: func(err error) bool { return errors.Is(err, picture.ErrEmpty) }},
+		{name: "a window backwards", t: greenlet, o: picture.Options{From: 2 * time.Microsecond, To: time.Microsecond}, check: func(err error) bool {
 			return err != nil && strings.Contains(err.Error(), "ends (1µs) before it starts (2µs)")
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := timeline.WriteSVG(io.Discard, tt.t, tt.o)
+			err := picture.SVG(io.Discard, tt.t, tt.o)
 			if !tt.check(err) {
 				t.Errorf("WriteSVG = %v", err)
 			}
-			if _, perr := timeline.Plot(tt.t, tt.o); (perr == nil) != (err == nil) {
+			if _, perr := picture.Plot(tt.t, tt.o); (perr == nil) != (err == nil) {
 				t.Errorf("Plot = %v, WriteSVG = %v", perr, err)
 			}
 		})
@@ -335,19 +337,19 @@ func TestPictureErrors(t *testing.T) {
 }
 
 func TestRenderFormats(t *testing.T) {
-	greenlet := readTrace(t, object(greenletEvents...))
+	greenlet := readTrace(t, tracetest.Object(tracetest.GreenletEvents...))
 	for _, tt := range []struct{ format, magic string }{
 		{"png", "\x89PNG"}, {"pdf", "%PDF"}, {"svg", "<?xml"},
 	} {
 		var buf bytes.Buffer
-		if err := timeline.Render(&buf, greenlet, timeline.Options{}, tt.format); err != nil {
+		if err := picture.Write(&buf, greenlet, picture.Options{}, tt.format); err != nil {
 			t.Fatalf("%s: %v", tt.format, err)
 		}
 		if !bytes.HasPrefix(buf.Bytes(), []byte(tt.magic)) {
 			t.Errorf("%s starts with %q", tt.format, buf.Bytes()[:min(8, buf.Len())])
 		}
 	}
-	if err := timeline.Render(io.Discard, greenlet, timeline.Options{}, "gif"); err == nil {
+	if err := picture.Write(io.Discard, greenlet, picture.Options{}, "gif"); err == nil {
 		t.Error("Render to gif succeeded")
 	}
 }
@@ -401,15 +403,15 @@ func TestGreenletEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	var greenlets []string // the switches between green threads
-	for _, hop := range hops(tr) {
+	for _, hop := range tracetest.Hops(tr) {
 		if !strings.Contains(hop, "hub") {
 			greenlets = append(greenlets, hop)
 		}
 	}
 	if want := []string{"main>gr1", "gr1>gr2", "gr2>gr1", "gr1>main"}; !slices.Equal(greenlets, want) {
-		t.Errorf("switches between green threads %q, want %q (all: %q)", greenlets, want, hops(tr))
+		t.Errorf("switches between green threads %q, want %q (all: %q)", greenlets, want, tracetest.Hops(tr))
 	}
-	for _, o := range []timeline.Options{{}, {Order: true}} {
+	for _, o := range []picture.Options{{}, {Order: true}} {
 		doc := render(t, tr, o)
 		for _, lane := range []string{"hub", "main", "gr1", "gr2"} {
 			if !doc.has(lane) {
@@ -422,8 +424,28 @@ func TestGreenletEndToEnd(t *testing.T) {
 	}
 }
 
+// FuzzPicture draws whatever Read accepts: drawing must not panic or
+// hang, and fails only with ErrEmpty.
+func FuzzPicture(f *testing.F) {
+	f.Add(tracetest.Object(tracetest.GreenletEvents...))
+	f.Add("[" + tracetest.Run(1, 0, 1) + ",")
+	f.Add(tracetest.Object(tracetest.Phase("poll", 0, 1, `{"timeout":"1ms","events":1}`), tracetest.SwitchTo(0, 1, 2), tracetest.Run(2, 1, 0)))
+	f.Add(`{"traceEvents":[{"ph":"X","cat":"run","name":"g1","pid":1,"tid":1,"ts":4e15,"dur":0}]}`)
+	f.Fuzz(func(t *testing.T, input string) {
+		tr, err := timeline.Read(strings.NewReader(input))
+		if err != nil {
+			return
+		}
+		for _, o := range []picture.Options{{}, {Order: true, MaxLanes: 3, MaxEvents: 20}} {
+			if err := picture.SVG(io.Discard, tr, o); err != nil && !errors.Is(err, picture.ErrEmpty) {
+				t.Fatalf("SVG(%+v) = %v", o, err)
+			}
+		}
+	})
+}
+
 // The whole way: a traced run, read back, drawn in event order.
-func ExampleWriteSVG() {
+func ExampleSVG() {
 	var trace bytes.Buffer
 	c := timeline.NewChrome(&trace)
 	h := hub.New(hub.WithTracer(c))
@@ -454,7 +476,7 @@ func ExampleWriteSVG() {
 		fmt.Println(sw.From.Name, "→", sw.To.Name)
 	}
 	var svg bytes.Buffer
-	if err := timeline.WriteSVG(&svg, t, timeline.Options{Order: true}); err != nil {
+	if err := picture.SVG(&svg, t, picture.Options{Order: true}); err != nil {
 		fmt.Println(err)
 		return
 	}
@@ -467,31 +489,4 @@ func ExampleWriteSVG() {
 	// ping → g1
 	// g1 → hub
 	// true
-}
-
-// Reading a trace: the lanes in display order and what happened on them.
-func ExampleRead() {
-	t, err := timeline.Read(strings.NewReader(`{"traceEvents":[
-		{"ph":"M","name":"thread_name","pid":1,"tid":2,"args":{"name":"reader"}},
-		{"ph":"X","cat":"run","name":"reader","pid":1,"tid":2,"ts":10,"dur":2.5},
-		{"ph":"i","s":"t","cat":"sched","name":"block","pid":1,"tid":2,"ts":12.5,"args":{"reason":"read fd 5"}},
-		{"ph":"i","s":"t","cat":"sched","name":"switch","pid":1,"tid":2,"ts":12.5,"args":{"to":0}},
-		{"ph":"X","cat":"loop","name":"poll","pid":1,"tid":0,"ts":13,"dur":100,"args":{"timeout":"forever","events":1}}
-	]}`))
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	for _, tr := range t.Tracks {
-		fmt.Printf("%s: %d runs, %d instants, %d phases\n", tr.Name, len(tr.Runs), len(tr.Instants), len(tr.Phases))
-	}
-	reader := t.Track(1, 2)
-	fmt.Println(reader.Runs[0].Start, reader.Runs[0].End(), reader.Instants[0].Reason)
-	poll := t.Track(1, 0).Phases[0]
-	fmt.Println(poll.Name, poll.Timeout, poll.Events)
-	// Output:
-	// hub: 0 runs, 0 instants, 1 phases
-	// reader: 1 runs, 2 instants, 0 phases
-	// 10µs 12.5µs read fd 5
-	// poll forever 1
 }
