@@ -56,7 +56,9 @@ var (
 // their parent when they end.
 //
 // A G's methods may be called only on its hub's thread (by the hub's green
-// threads or hub callbacks), except ID, which never changes.
+// threads or hub callbacks), except ID, which never changes, and Name and
+// SetName, which are atomic (the watchdog and tracers read names from
+// their own goroutines).
 type G struct {
 	h      *Hub
 	id     uint64

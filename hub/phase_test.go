@@ -164,17 +164,21 @@ func TestTracerPhases(t *testing.T) {
 }
 
 // resumeTracer checks that Resume comes on the resumed G's own goroutine,
-// once after each Switch to a G.
+// once after each Switch to a G, or with no Switch when the G that parked
+// or yielded runs on.
 type resumeTracer struct {
 	hub.NopTracer
 	h        *hub.Hub
 	pending  *hub.G // the to of the last Switch, not resumed yet
+	last     *hub.G // the G resumed last, until a Switch
 	switches int
 	resumes  int
+	runOn    int // resumes with no switch
 	errs     []string
 }
 
 func (r *resumeTracer) Switch(from, to *hub.G) {
+	r.last = nil
 	if to != r.h.Raw().Loop() {
 		r.switches++
 		r.pending = to
@@ -186,10 +190,14 @@ func (r *resumeTracer) Resume(g *hub.G) {
 	if cur := r.h.Raw().Current(); cur != g {
 		r.errs = append(r.errs, fmt.Sprintf("Resume(%v) called on %v's goroutine", g, cur))
 	}
-	if g != r.pending {
-		r.errs = append(r.errs, fmt.Sprintf("Resume(%v) after a switch to %v", g, r.pending))
+	switch {
+	case g == r.pending:
+	case r.pending == nil && g == r.last:
+		r.runOn++
+	default:
+		r.errs = append(r.errs, fmt.Sprintf("Resume(%v) after a switch to %v, %v having run last", g, r.pending, r.last))
 	}
-	r.pending = nil
+	r.pending, r.last = nil, g
 }
 
 func TestTracerResume(t *testing.T) {
@@ -217,7 +225,8 @@ func TestTracerResume(t *testing.T) {
 	for _, e := range tr.errs {
 		t.Error(e)
 	}
-	if tr.resumes != tr.switches || tr.resumes < 8 {
-		t.Errorf("%d switches to green threads, %d resumes; want equal, at least 8", tr.switches, tr.resumes)
+	if tr.resumes != tr.switches+tr.runOn || tr.switches < 8 || tr.runOn < 1 {
+		t.Errorf("%d switches to green threads, %d resumes, %d of them running on; want a resume per switch and per run-on, at least 8 switches and 1 run-on",
+			tr.switches, tr.resumes, tr.runOn)
 	}
 }

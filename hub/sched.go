@@ -97,6 +97,9 @@ func (h *Hub) leave(cur *G) *G {
 		if h.watchdog != nil {
 			h.watchdog.progress.Add(1) // the loop's phases ran: not a stall
 		}
+		if h.tracer != nil {
+			h.tracer.Resume(cur) // runs on, with no switch
+		}
 		return cur
 	case nil:
 		g = h.loop

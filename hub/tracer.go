@@ -13,6 +13,13 @@ import (
 // One tracer may serve several hubs (a Group gives its tracer to every
 // hub): the events that carry a G belong to G.Hub; the loop's events
 // (phases, polls, timers) to the hub whose thread calls them, CallerHub.
+//
+// The loop's phases do not always run on the loop's own stack: after a G
+// blocks, yields or exits, the rest of the turn (the batch's end, a
+// periodic poll, the door, timers, the next batch's start) may run on that
+// G's goroutine, reported before the Switch away from it — or before its
+// Resume, when it is the next to run. A G is not running from its Block,
+// yield or Exit until its next Resume.
 type Tracer interface {
 	// Spawn: g was created (a green thread or a greenlet).
 	Spawn(g *G)
@@ -22,8 +29,9 @@ type Tracer interface {
 	// called on from's goroutine, before the switch (after Exit when from
 	// has ended).
 	Switch(from, to *G)
-	// Resume: g, the to of the last Switch, runs: called on g's own
-	// goroutine once it has the thread, for tracers that must act there
+	// Resume: g runs: called on g's own goroutine once it has the thread
+	// — after a Switch to it, or when g parked or yielded and was itself
+	// the next to run (no Switch then) — for tracers that must act there
 	// (runtime/trace regions begin and end on one goroutine). Never
 	// called for the hub loop.
 	Resume(g *G)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -154,6 +155,7 @@ func (l *ServiceLauncher) Wait() int {
 	l.mu.Unlock()
 	status := ExitOK
 	err := l.h.Run(func() error {
+		greenthread.Current(l.h).G().SetName("launcher") // names for traces and watchdog reports
 		status = l.run()
 		return nil
 	})
@@ -195,6 +197,7 @@ func (l *ServiceLauncher) run() int {
 
 	// The signal relay: one green thread turns signals into events.
 	greenthread.SpawnN(h, func() {
+		greenthread.Current(h).G().SetName("signals")
 		for {
 			sig, err := sigs.Wait()
 			if err != nil {
@@ -261,6 +264,7 @@ func (r *runState) start() (int, bool) {
 	gen := r.gen
 	services := r.services
 	greenthread.SpawnN(h, func() {
+		greenthread.Current(h).G().SetName("wait services")
 		var first error
 		for _, svc := range services {
 			if err := svc.Wait(); err != nil && first == nil {
@@ -277,10 +281,19 @@ func (r *runState) start() (int, bool) {
 func (r *runState) stopAll(graceful bool) {
 	for i, svc := range r.services {
 		greenthread.SpawnN(r.l.h, func() {
+			greenthread.Current(r.l.h).G().SetName("stop service " + strconv.Itoa(i))
 			if err := svc.Stop(graceful); err != nil {
 				r.l.log.Warn("service: stop failed", "service", i, "graceful", graceful, "err", err)
 			}
 		})
+	}
+}
+
+// nameThread names a timer's green thread for traces, unless it could not
+// be created (then the timer never fires).
+func nameThread(g *hub.G, name string) {
+	if g != nil {
+		g.SetName(name)
 	}
 }
 
@@ -309,6 +322,7 @@ func (r *runState) beginStop(why string) {
 			q.TryPut(event{kind: evDrainOver, gen: gen})
 			return struct{}{}, nil
 		})
+		nameThread(r.drain.G(), "drain bound")
 	}
 }
 
@@ -330,10 +344,11 @@ func (r *runState) force(why string) {
 	r.l.log.Warn("service: forcing the stop", "why", why)
 	r.stopAll(false)
 	q, gen := r.q, r.gen
-	greenthread.SpawnAfter(r.l.h, forceWait, func() (struct{}, error) {
+	bound := greenthread.SpawnAfter(r.l.h, forceWait, func() (struct{}, error) {
 		q.TryPut(event{kind: evForceOver, gen: gen})
 		return struct{}{}, nil
 	})
+	nameThread(bound.G(), "force bound")
 }
 
 // handle handles one event; done says the run is over, with status.

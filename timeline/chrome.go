@@ -1,7 +1,8 @@
 package timeline
 
 import (
-	"bufio"
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strconv"
@@ -19,30 +20,49 @@ import (
 // it ran, instants for its spawn, blocks (with the reason), wake-ups,
 // switches (with arrows) and exit, and the loop's phases on the hub's own
 // track. The events are streamed as they come, in the order they come (a
-// span is written when it ends), through a buffer; Close finishes the
-// document.
+// span is written when it ends); Close finishes the document.
+//
+// The hubs never wait for the writer: events are appended to a chunk in
+// memory, and a full chunk (64 KiB, whole events only) is handed to a
+// goroutine of the Chrome that writes it. If that goroutine falls behind
+// by more than 16 MiB — a slow pipe, a stalled disk — the next full chunk
+// is dropped rather than the hub blocked; Close reports how many events
+// were lost. Because only whole events are written, a file cut
+// short by a crash still reads (Read marks it Truncated).
 //
 // One Chrome may serve several hubs at once (hub.Group gives its tracer to
 // every hub): each hub is a process, numbered in the order the hubs are
 // first seen. Its methods are called on the hubs' threads; a sync.Mutex,
-// held only while an event is appended to the buffer and never across a
-// park, keeps concurrent hubs apart. A hub waits on it only for another
-// hub's append or, when the 64 KiB buffer is full, for a write to the
-// underlying writer — so give it a file or memory, not a slow pipe. A
-// write error is remembered, later events are dropped, and Close returns
-// it.
+// held only while an event is appended (never across a park or a write),
+// keeps concurrent hubs apart. Close must be called: it ends the writing
+// goroutine.
 type Chrome struct {
 	start time.Time // the origin of timestamps, read with the monotonic clock
 
-	mu     sync.Mutex // held only while appending; never across a park
-	w      *bufio.Writer
-	file   io.Closer // closed by Close: the file Create opened
-	buf    []byte    // the events of one hook, before they go to w
-	hubs   map[*hub.Hub]*hubTrack
-	events int    // events written: every one but the first has a comma before it
-	flows  uint64 // the last switch arrow's id
-	closed bool
+	mu        sync.Mutex // held only while appending; never across a park or a write
+	buf       []byte     // the chunk being filled: whole events, not yet handed over
+	chunkFrom int        // c.events when buf was last handed over
+	hubs      map[*hub.Hub]*hubTrack
+	events    int    // events appended: every one but the first has a comma before it
+	flows     uint64 // the last switch arrow's id
+	closed    bool
+	dropped   int // events lost because the writer fell behind
+	lostBytes int
+
+	full chan []byte   // chunks for the writer goroutine
+	free chan []byte   // chunks it has written, for reuse
+	done chan struct{} // closed when the writer goroutine has ended
+	werr error         // the writer's first error; read after done is closed
+	file io.Closer     // closed by Close: the file Create opened
 }
+
+const (
+	chunkSize = 64 << 10 // a chunk is handed to the writer once it holds this much
+	// queued full chunks (16 MiB) may wait for the writer before one is
+	// dropped: slack for a writer goroutine that a busy machine runs late.
+	queued = 256
+	spare  = 4 // written chunks kept for reuse
+)
 
 // hubTrack is what Chrome knows of one hub.
 type hubTrack struct {
@@ -52,21 +72,41 @@ type hubTrack struct {
 	running  *hub.G // the G whose run span is open, nil if none
 	runStart time.Duration
 
-	phaseStart  [3]time.Duration // by hub.Phase
+	phaseStart  [len(phaseArgs)]time.Duration // by hub.Phase
 	pollStart   time.Duration
 	pollTimeout time.Duration
 }
 
-// NewChrome returns a tracer writing to w. Close must be called to finish
-// the document; it does not close w.
+// NewChrome returns a tracer writing to w from a goroutine of its own.
+// Close must be called to finish the document and end that goroutine; it
+// does not close w.
 func NewChrome(w io.Writer) *Chrome {
 	c := &Chrome{
 		start: time.Now(),
-		w:     bufio.NewWriterSize(w, 64<<10),
+		buf:   make([]byte, 0, chunkSize+chunkSize/4),
 		hubs:  make(map[*hub.Hub]*hubTrack),
+		full:  make(chan []byte, queued),
+		free:  make(chan []byte, spare),
+		done:  make(chan struct{}),
 	}
-	c.w.WriteString(`{"displayTimeUnit":"ns","traceEvents":[`)
+	c.buf = append(c.buf, `{"displayTimeUnit":"ns","traceEvents":[`...)
+	go c.write(w)
 	return c
+}
+
+// write is the writer goroutine: it writes the chunks handed over until
+// Close closes c.full, keeping the first error.
+func (c *Chrome) write(w io.Writer) {
+	defer close(c.done)
+	for b := range c.full {
+		if c.werr == nil {
+			_, c.werr = w.Write(b)
+		}
+		select {
+		case c.free <- b[:0]:
+		default:
+		}
+	}
 }
 
 // Create creates (or truncates) the file at path and returns a tracer
@@ -82,28 +122,35 @@ func Create(path string) (*Chrome, error) {
 }
 
 // Close ends the spans still open (a G running when the trace stopped),
-// finishes the JSON document and flushes it. It returns the first error
-// met writing, or closing the file Create opened. Events after Close are
-// dropped. Any goroutine may call it, once the hubs are done or while they
-// run.
+// finishes the JSON document and waits until it is written. It returns
+// the first error met writing, an error saying how many events were
+// dropped if the writer fell behind, or the error closing the file Create
+// opened. Events after Close are ignored. Any goroutine may call it, once
+// the hubs are done or while they run; it waits for the writer.
 func (c *Chrome) Close() error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.closed {
+		c.mu.Unlock()
 		return nil
 	}
 	now := c.now()
 	for _, ht := range c.hubs {
-		c.buf = c.endRun(c.buf[:0], ht, now)
-		c.put()
+		c.buf = c.endRun(c.buf, ht, now)
 	}
-	c.closed = true
-	c.w.WriteString("\n]}\n")
-	err := c.w.Flush()
+	c.closed = true // no hook hands a chunk over from here on
+	last := append(c.buf, "\n]}\n"...)
+	c.buf = nil
+	c.mu.Unlock()
+
+	c.full <- last
+	close(c.full)
+	<-c.done
+	err := c.werr
+	if c.dropped > 0 {
+		err = errors.Join(err, fmt.Errorf("timeline: %d events (%d bytes) dropped: the trace's writer fell behind the hubs", c.dropped, c.lostBytes))
+	}
 	if c.file != nil {
-		if cerr := c.file.Close(); err == nil {
-			err = cerr
-		}
+		err = errors.Join(err, c.file.Close())
 	}
 	return err
 }
@@ -181,13 +228,27 @@ func (c *Chrome) sep(b []byte) []byte {
 	return append(b, '\n')
 }
 
-// put writes the events appended to c.buf and empties it. The caller holds
-// c.mu.
+// put hands the chunk to the writer goroutine once it is full, after a
+// hook has appended its events. A writer with queued chunks still to
+// write costs the chunk, never a wait. The caller holds c.mu.
 func (c *Chrome) put() {
-	if len(c.buf) > 0 {
-		c.w.Write(c.buf) // an error sticks in the bufio.Writer; Close returns it
+	if len(c.buf) < chunkSize {
+		return
+	}
+	select {
+	case c.full <- c.buf:
+		select {
+		case b := <-c.free:
+			c.buf = b
+		default:
+			c.buf = make([]byte, 0, chunkSize+chunkSize/4)
+		}
+	default:
+		c.dropped += c.events - c.chunkFrom
+		c.lostBytes += len(c.buf)
 		c.buf = c.buf[:0]
 	}
+	c.chunkFrom = c.events
 }
 
 // event appends the start of an event: ph, cat, name, pid, tid, ts. The
@@ -288,8 +349,21 @@ func (c *Chrome) Switch(from, to *hub.G) {
 	c.put()
 }
 
-// Resume does nothing: a span begins at the switch.
-func (c *Chrome) Resume(*hub.G) {}
+// Resume begins g's run span again if a loop phase ended it: g parked or
+// yielded, the loop's phases ran on its stack, and g was next to run. (A
+// switch to g begins its span at the switch.)
+func (c *Chrome) Resume(g *hub.G) {
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	if ht := c.trackG(g); ht.running == nil {
+		ht.running, ht.runStart = g, now
+		c.put()
+	}
+}
 
 // Block writes a block instant with the reason.
 func (c *Chrome) Block(g *hub.G, on hub.Reason) {
@@ -326,8 +400,9 @@ func (c *Chrome) Wake(g *hub.G) {
 	c.put()
 }
 
-// Exit ends g's run span and writes an exit instant, with the error if g
-// failed.
+// Exit writes an exit instant, with the error if g failed. g's run span
+// goes on to the switch that follows (or a loop phase), so that the
+// switch's arrow leaves from inside it.
 func (c *Chrome) Exit(g *hub.G, err error) {
 	now := c.now()
 	c.mu.Lock()
@@ -336,11 +411,7 @@ func (c *Chrome) Exit(g *hub.G, err error) {
 		return
 	}
 	ht := c.trackG(g)
-	b := c.buf
-	if ht.running == g {
-		b = c.endRun(b, ht, now)
-	}
-	b = c.instant(b, "exit", ht.pid, g.ID(), now)
+	b := c.instant(c.buf, "exit", ht.pid, g.ID(), now)
 	if err != nil {
 		b = append(b, `,"args":{"error":`...)
 		b = appendString(b, err.Error())
@@ -351,13 +422,16 @@ func (c *Chrome) Exit(g *hub.G, err error) {
 	c.put()
 }
 
-// PhaseBegin notes when a phase of the calling hub's loop began.
+// PhaseBegin notes when a phase of the calling hub's loop began. A G
+// whose run span is open has parked, yielded or ended, and the loop's
+// phases run on its stack: its span ends here.
 func (c *Chrome) PhaseBegin(p hub.Phase) {
 	now := c.now()
 	h := hub.CallerHub()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if ht := c.loopTrack(h); ht != nil && !c.closed && int(p) < len(ht.phaseStart) {
+		c.buf = c.endRun(c.buf, ht, now)
 		ht.phaseStart[p] = now
 		c.put()
 	}
@@ -395,6 +469,7 @@ func (c *Chrome) PollBegin(timeout time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if ht := c.loopTrack(h); ht != nil && !c.closed {
+		c.buf = c.endRun(c.buf, ht, now) // as in PhaseBegin
 		ht.pollStart, ht.pollTimeout = now, timeout
 		c.put()
 	}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -65,8 +66,10 @@ type trackID struct {
 }
 
 // checkTrace returns what is wrong with events: an invalid event, a track
-// used before its metadata, overlapping spans on a track, a block not
-// followed by a wake or an exit, a switch arrow without its other end.
+// used before its metadata, overlapping spans on a track, a loop phase
+// other than a batch inside a green thread's run span (the loop's work
+// billed to it), a block not followed by a wake or an exit, a switch arrow
+// without its other end.
 func checkTrace(events []traceEvent) []error {
 	var errs []error
 	bad := func(i int, format string, a ...any) {
@@ -175,6 +178,22 @@ func checkTrace(events []traceEvent) []error {
 		for k := 1; k < len(ss); k++ {
 			if ss[k][0] < ss[k-1][1] {
 				errs = append(errs, fmt.Errorf("track %v: span at %dns overlaps the one at %dns", id, ss[k][0], ss[k-1][0]))
+			}
+		}
+	}
+	for id, ss := range spans {
+		if id.tid == 0 {
+			continue
+		}
+		for _, e := range events {
+			if e.Ph != "X" || e.Cat != "loop" || e.Name == "batch" || e.Pid != id.pid {
+				continue
+			}
+			from, to := ns(e.Ts), ns(e.Ts)+ns(e.Dur)
+			for _, r := range ss {
+				if from > r[0] && to < r[1] {
+					errs = append(errs, fmt.Errorf("track %v: the %s phase at %dns lies inside its run span at %dns", id, e.Name, from, r[0]))
+				}
 			}
 		}
 	}
@@ -524,5 +543,158 @@ func TestChromeRename(t *testing.T) {
 	want := []string{"name g2", "run g2", "name worker", "run worker"}
 	if !slices.Equal(seq, want) {
 		t.Errorf("g2's track: %q, want %q", seq, want)
+	}
+}
+
+// TestChromeLoopWorkNotBilled: on a busy hub the loop's periodic polls and
+// due timers run on the stack of the green thread that yields; they must
+// end its run span, not lie inside it (checkTrace), and the span begins
+// again when it runs on.
+func TestChromeLoopWorkNotBilled(t *testing.T) {
+	r, _ := hubtest.Pipe(t, true)
+	events := parseTrace(t, traceHub(t, func(h *hub.Hub) error {
+		raw := h.Raw()
+		fd, err := raw.Register(r) // a registered fd makes the periodic poll real
+		if err != nil {
+			return err
+		}
+		defer fd.Close()
+		waiter, err := raw.Spawn(fd.WaitRead, nil)
+		if err != nil {
+			return err
+		}
+		yielders := make([]*greenthread.Thread[struct{}], 2)
+		for i := range yielders {
+			yielders[i] = greenthread.Spawn(h, func() (struct{}, error) {
+				for range 500 {
+					if err := greenthread.Yield(h); err != nil {
+						return struct{}{}, err
+					}
+				}
+				return struct{}{}, nil
+			})
+		}
+		for range 20 { // timers falling due while the yielders run
+			greenthread.SpawnAfter(h, time.Microsecond, func() (struct{}, error) { return struct{}{}, nil })
+		}
+		for _, y := range yielders {
+			if _, err := y.Wait(); err != nil {
+				return err
+			}
+		}
+		return raw.Kill(waiter)
+	}))
+	phases := map[string]int{}
+	for _, e := range events {
+		if e.Ph == "X" && e.Cat == "loop" {
+			phases[e.Name]++
+		}
+	}
+	if phases["poll"] == 0 || phases["batch"] < 100 {
+		t.Errorf("phases %v: want periodic polls and hundreds of batches", phases)
+	}
+}
+
+// stuckWriter holds every write until release is closed, as a pipe nobody
+// reads would.
+type stuckWriter struct {
+	release chan struct{}
+	mu      sync.Mutex
+	buf     bytes.Buffer
+}
+
+func (w *stuckWriter) Write(p []byte) (int, error) {
+	<-w.release
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+// TestChromeNeverBlocksTheHub: with its writer stuck, a hub tracing many
+// times what the queue holds still runs to its end; the chunks that found
+// the queue full are dropped, Close says how many events were lost, and
+// what was written is still a trace.
+func TestChromeNeverBlocksTheHub(t *testing.T) {
+	w := &stuckWriter{release: make(chan struct{})}
+	c := timeline.NewChrome(w)
+	h := hub.New(hub.WithTracer(c))
+	ran := make(chan error, 1)
+	go func() {
+		ran <- h.Run(func() error {
+			for range 300000 { // tens of megabytes of events
+				if err := greenthread.Yield(h); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}()
+	select {
+	case err := <-ran:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("the hub is held by the trace's writer")
+		close(w.release)
+		<-ran
+		c.Close()
+		return
+	}
+	close(w.release)
+	err := c.Close()
+	if err == nil || !strings.Contains(err.Error(), "dropped") {
+		t.Errorf("Close = %v, want the events dropped counted", err)
+	}
+	tr, rerr := timeline.Read(bytes.NewReader(w.buf.Bytes()))
+	if rerr != nil || tr.Truncated || len(tr.Tracks) == 0 {
+		t.Errorf("the trace written around the drops: %v, truncated %v", rerr, tr != nil && tr.Truncated)
+	}
+}
+
+// chunkWriter keeps what it is given and signals each write.
+type chunkWriter struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	writes chan struct{}
+}
+
+func (w *chunkWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	select {
+	case w.writes <- struct{}{}:
+	default:
+	}
+	return len(p), nil
+}
+
+// TestChromeUnclosedTraceReads: what a tracer has written before a crash
+// (Close never called) holds whole events only, which Read takes as a
+// trace cut short.
+func TestChromeUnclosedTraceReads(t *testing.T) {
+	w := &chunkWriter{writes: make(chan struct{}, 1)}
+	c := timeline.NewChrome(w)
+	defer c.Close()
+	hubtest.Main(t, func(h *hub.Hub) error {
+		for range 2000 { // more than a chunk
+			if err := greenthread.Yield(h); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, hub.WithTracer(c))
+	select {
+	case <-w.writes:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no chunk written")
+	}
+	w.mu.Lock()
+	written := bytes.Clone(w.buf.Bytes())
+	w.mu.Unlock()
+	tr, err := timeline.Read(bytes.NewReader(written))
+	if err != nil || !tr.Truncated || len(tr.Track(1, 0).Phases) == 0 {
+		t.Fatalf("the unclosed trace (%d bytes): %v, truncated %v", len(written), err, tr != nil && tr.Truncated)
 	}
 }

@@ -16,8 +16,9 @@ import (
 
 // A run traced into a buffer, then read back: the instants on the green
 // threads' tracks, in order. The G's are named after their spawn, so
-// their first events show g1 and g2; a G that ends hands the thread back
-// without a switch event. Load such a file in Perfetto to see it all.
+// their first events show g1 and g2; a G that ends reports its exit, then
+// its switch to whoever runs next (here the hub). Load such a file in
+// Perfetto to see it all.
 func ExampleNewChrome() {
 	var buf bytes.Buffer
 	c := timeline.NewChrome(&buf)

@@ -161,10 +161,10 @@ func (e *FormatError) Unwrap() error { return e.Err }
 
 // Read parses a Chrome trace-event JSON trace in the timeline format: the
 // object form {"traceEvents":[...]} or the bare array form [...]. Input
-// that ends after a complete event, without the array's closing bracket
-// (chrome://tracing allows that of the array form; a run that never
-// closed its tracer leaves it), is read as far as it goes and the Trace
-// marked Truncated. Events with unknown phases, categories or names are
+// that ends without the array's closing bracket — after a complete event
+// (chrome://tracing allows that of the array form) or inside one (a run
+// that crashed, or never closed its tracer) — is read as far as it goes,
+// the incomplete event dropped, and the Trace marked Truncated. Events with unknown phases, categories or names are
 // ignored, as are unknown fields; a known event with a missing or
 // mistyped field is an error, a *FormatError saying where.
 func Read(r io.Reader) (*Trace, error) {
@@ -233,11 +233,11 @@ func (p *parser) document() error {
 	}
 	switch tok {
 	case json.Delim('['):
-		if err := p.events(); err != nil {
+		if err := p.events(); err != nil || p.cut {
 			return err
 		}
 	case json.Delim('{'):
-		if err := p.object(); err != nil {
+		if err := p.object(); err != nil || p.cut {
 			return err
 		}
 	default:
@@ -289,14 +289,14 @@ func (p *parser) object() error {
 }
 
 // events reads the events of an array after its '[' and its closing
-// ']'; at the end of the input, after a complete event and maybe a comma,
-// it sets p.cut instead.
+// ']'; where the input ends first, after a complete event and maybe a
+// comma or inside an event, it sets p.cut instead.
 func (p *parser) events() error {
 	for i := 0; p.dec.More(); i++ {
 		var raw json.RawMessage
 		if err := p.dec.Decode(&raw); err != nil {
-			if (err == io.EOF || err == io.ErrUnexpectedEOF) && len(bytes.TrimSpace(p.data[p.dec.InputOffset():])) == 0 {
-				p.cut = true // cut short after a comma
+			if err == io.ErrUnexpectedEOF || (err == io.EOF && len(bytes.TrimSpace(p.data[p.dec.InputOffset():])) == 0) {
+				p.cut = true // cut short after a comma, or inside the last event
 				return nil
 			}
 			return p.errAt(p.dec.InputOffset(), i, err)

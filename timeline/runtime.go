@@ -28,12 +28,12 @@ import (
 type Runtime struct {
 	traced atomic.Int64 // G's with a task: when 0, events for G's are skipped at once
 
-	mu     sync.Mutex
-	gs     map[*hub.G]*taskedG
-	phases map[*hub.Hub]*trace.Region // the timers, poll or door region open on a hub
+	mu      sync.Mutex
+	gs      map[*hub.G]*taskedG
+	running map[*hub.Hub]*taskedG      // the G whose run region is open, by hub
+	phases  map[*hub.Hub]*trace.Region // the timers, poll or door region open on a hub
 
-	// Counts, for tests: tasks begun and ended, regions begun.
-	tasks, ended, regions int
+	tasks, ended, regions int // see Counts
 }
 
 // taskedG is a traced G: its task and the region of its current run.
@@ -45,7 +45,16 @@ type taskedG struct {
 
 // NewRuntime returns a tracer for the Go execution tracer.
 func NewRuntime() *Runtime {
-	return &Runtime{gs: make(map[*hub.G]*taskedG), phases: make(map[*hub.Hub]*trace.Region)}
+	return &Runtime{gs: make(map[*hub.G]*taskedG), running: make(map[*hub.Hub]*taskedG), phases: make(map[*hub.Hub]*trace.Region)}
+}
+
+// Counts returns how many tasks r began and ended, and how many run
+// regions it began: what a run has put into the execution trace, 0s if the
+// tracer was off. Any goroutine may call it.
+func (r *Runtime) Counts() (tasks, ended, regions int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.tasks, r.ended, r.regions
 }
 
 // taskType is the type of the green threads' tasks in `go tool trace`.
@@ -79,22 +88,37 @@ func (r *Runtime) Spawn(g *hub.G) {
 // and logs the switch.
 func (r *Runtime) Switch(from, to *hub.G) {
 	if t := r.lookup(from); t != nil {
-		if t.region != nil {
-			t.region.End()
-			t.region = nil
-		}
+		r.endRun(from.Hub(), t)
 		trace.Log(t.ctx, "switch", to.String())
 	}
 }
 
-// Resume begins g's region on g's own goroutine.
+// Resume begins g's region on g's own goroutine, unless it is open: g
+// yielded and ran on with no loop phase in between.
 func (r *Runtime) Resume(g *hub.G) {
-	if t := r.lookup(g); t != nil {
-		t.region = trace.StartRegion(t.ctx, "run")
-		r.mu.Lock()
-		r.regions++
-		r.mu.Unlock()
+	t := r.lookup(g)
+	if t == nil || t.region != nil {
+		return
 	}
+	t.region = trace.StartRegion(t.ctx, "run")
+	r.mu.Lock()
+	r.running[g.Hub()] = t
+	r.regions++
+	r.mu.Unlock()
+}
+
+// endRun ends t's run region, on the goroutine that runs t's G.
+func (r *Runtime) endRun(h *hub.Hub, t *taskedG) {
+	if t.region == nil {
+		return
+	}
+	t.region.End()
+	t.region = nil
+	r.mu.Lock()
+	if r.running[h] == t {
+		delete(r.running, h)
+	}
+	r.mu.Unlock()
 }
 
 // Block logs what g waits for.
@@ -117,9 +141,7 @@ func (r *Runtime) Exit(g *hub.G, err error) {
 	if t == nil {
 		return
 	}
-	if t.region != nil { // g's own goroutine: its body ended there
-		t.region.End()
-	}
+	r.endRun(g.Hub(), t) // on g's own goroutine: its body ended there
 	how := "ok"
 	if err != nil {
 		how = err.Error()
@@ -135,8 +157,14 @@ func (r *Runtime) Exit(g *hub.G, err error) {
 
 // PhaseBegin begins a region for the timers or door phase on the
 // goroutine running it; the batch phase, which ends on another goroutine,
-// is logged at its end instead.
+// is logged at its end instead. A G whose run region is open has blocked,
+// yielded or ended, and the phase runs on its goroutine: its region ends
+// first, so that the phase is not billed to it.
 func (r *Runtime) PhaseBegin(p hub.Phase) {
+	if !trace.IsEnabled() {
+		return
+	}
+	r.endRunning()
 	if p != hub.PhaseBatch {
 		r.beginPhase(p.String())
 	}
@@ -153,8 +181,13 @@ func (r *Runtime) PhaseEnd(p hub.Phase, n int) {
 	r.endPhase()
 }
 
-// PollBegin begins a poll region.
-func (r *Runtime) PollBegin(time.Duration) { r.beginPhase("poll") }
+// PollBegin begins a poll region, after the running G's, as PhaseBegin.
+func (r *Runtime) PollBegin(time.Duration) {
+	if trace.IsEnabled() {
+		r.endRunning()
+		r.beginPhase("poll")
+	}
+}
 
 // PollEnd ends the poll region.
 func (r *Runtime) PollEnd(int) { r.endPhase() }
@@ -162,10 +195,20 @@ func (r *Runtime) PollEnd(int) { r.endPhase() }
 // TimerFire does nothing: the timers phase is a region.
 func (r *Runtime) TimerFire(*timers.Timer) {}
 
-func (r *Runtime) beginPhase(name string) {
-	if !trace.IsEnabled() {
-		return
+// endRunning ends the run region open on the calling hub, if any: that of
+// the G on whose goroutine the loop's phases now run.
+func (r *Runtime) endRunning() {
+	h := hub.CallerHub()
+	r.mu.Lock()
+	t := r.running[h]
+	r.mu.Unlock()
+	if t != nil {
+		r.endRun(h, t)
 	}
+}
+
+// beginPhase begins a phase's region on the calling goroutine.
+func (r *Runtime) beginPhase(name string) {
 	h := hub.CallerHub()
 	region := trace.StartRegion(context.Background(), name)
 	r.mu.Lock()

@@ -33,7 +33,7 @@ func TestRuntimeOff(t *testing.T) {
 	}
 	r := timeline.NewRuntime()
 	hubtest.Main(t, sleepers, hub.WithTracer(r), hubtest.Virtual())
-	if tasks, ended, regions := timeline.RuntimeCounts(r); tasks+ended+regions != 0 {
+	if tasks, ended, regions := r.Counts(); tasks+ended+regions != 0 {
 		t.Errorf("%d tasks, %d ended, %d regions with the tracer off", tasks, ended, regions)
 	}
 }
@@ -61,7 +61,7 @@ func TestRuntimeTasks(t *testing.T) {
 			switchesToG++
 		}
 	}
-	tasks, ended, regions := timeline.RuntimeCounts(r)
+	tasks, ended, regions := r.Counts()
 	if spawned := int(h.Stats().Spawned); tasks != spawned || ended != spawned {
 		t.Errorf("%d tasks begun, %d ended; %d G's spawned", tasks, ended, spawned)
 	}

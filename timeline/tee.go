@@ -8,8 +8,10 @@ import (
 )
 
 // Tee returns a tracer that passes every event to each of tracers, in
-// order: Chrome and Runtime at once. Nil tracers are left out; with none
-// left Tee returns nil (no tracer, for hub.WithTracer), with one that one.
+// order: Chrome and Runtime at once. Nil interface values are left out
+// (a nil *Chrome in a hub.Tracer is not one: build the list from
+// hub.Tracer values); with none left Tee returns nil (no tracer, for
+// hub.WithTracer), with one that one.
 func Tee(tracers ...hub.Tracer) hub.Tracer {
 	var ts tee
 	for _, t := range tracers {

@@ -86,6 +86,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"strconv"
 	"time"
 
 	"github.com/greenhub/greenhub/examples/internal/reserve"
@@ -185,11 +186,7 @@ func run(args []string, stderr io.Writer) int {
 		logger.Error("echo: exiting", "err", err)
 		return 1
 	}
-	defer func() {
-		if err := cfg.trace.Close(); err != nil {
-			logger.Error("echo: writing the trace", "err", err)
-		}
-	}()
+	defer cfg.trace.Close() // on the early returns; Close after Wait reports its error
 	svc.hubOpts = append(traceOpts, hub.WithLogger(svc.log))
 	opts := service.Options{
 		Logger:       svc.log,
@@ -203,6 +200,10 @@ func run(args []string, stderr io.Writer) int {
 	}
 	status := l.Wait()
 	svc.shutdown()
+	if err := cfg.trace.Close(); err != nil {
+		logger.Error("echo: writing the trace", "err", err)
+		return max(status, 1) // a trace cut short is a failure
+	}
 	return status
 }
 
@@ -312,8 +313,10 @@ func (s *echoService) Start(h *hub.Hub) error {
 	greenthread.SpawnN(h, func() {
 		var err error
 		if r.slots != nil {
+			greenthread.Current(h).G().SetName("deal")
 			err = r.deal()
 		} else {
+			greenthread.Current(h).G().SetName("accept")
 			err = r.hubs[0].acceptLoop()
 		}
 		if err != nil {
@@ -347,6 +350,7 @@ func (s *echoService) listen(h *hub.Hub, i int, addr string) (*netio.Listener, e
 // up, reports on ready, accepts until stopped (reuseport), and keeps the
 // hub running until the service ends.
 func (r *echoRun) hubMain(h *hub.Hub, i int, addr string, ready chan<- error) error {
+	greenthread.Current(h).G().SetName("accept") // or, as a handoff target, the door's waiter
 	hs := r.hubs[i]
 	l, err := r.svc.listen(h, i, addr)
 	if err != nil {
@@ -417,7 +421,10 @@ func (r *echoRun) failed(err error) {
 	r.svc.log.Error("echo: accept failed", "err", err)
 	r.err = errors.Join(r.err, err)
 	if !r.stopping {
-		greenthread.SpawnN(r.h0, func() { r.stop(false, "accept failed") })
+		greenthread.SpawnN(r.h0, func() {
+			greenthread.Current(r.h0).G().SetName("stop")
+			r.stop(false, "accept failed")
+		})
 	}
 }
 
@@ -613,10 +620,12 @@ func (hs *hubServer) acceptLoop() error {
 	}
 }
 
-// serve runs the handler for c, keeping c in the hub's set meanwhile.
+// serve runs the handler for c, keeping c in the hub's set meanwhile. It
+// names the green thread "conn N", N counting the hub's connections.
 func (hs *hubServer) serve(c *netio.Conn) {
 	hs.conns[c] = struct{}{}
 	hs.served++
+	greenthread.Current(hs.h).G().SetName("conn " + strconv.Itoa(hs.served))
 	if hs.idle != nil && hs.idle.Ready() {
 		hs.idle.Reset() // handed over before the stop, arrived after it
 	}

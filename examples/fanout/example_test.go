@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -13,7 +14,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // takes all 100 lines before a writer runs, and the first writer to run
 // drains the queue by itself; small queues make the reader park mid-burst.
 func Example() {
-	main()
+	run(nil, os.Stdout, os.Stderr)
 	// Output:
 	// queue      first writer ran after  peak length  reader parked  lines per writer  resumes
 	// unbounded  100 lines               96           0              [97 1 1 1]        6

@@ -21,6 +21,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -39,33 +40,46 @@ const (
 	writers = 4
 )
 
-var trace = tracing.Register(flag.CommandLine)
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
-func main() {
-	flag.Parse()
+// run is the program; it returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("fanout", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	trace := tracing.Register(fs)
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return 2
+	}
 	opts, err := trace.Start(1)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "fanout:", err)
-		os.Exit(1)
+		fmt.Fprintln(stderr, "fanout:", err)
+		return 1
 	}
-	fmt.Printf("%-10s %-23s %-12s %-14s %-17s %s\n", "queue", "first writer ran after", "peak length", "reader parked", "lines per writer", "resumes")
+	err = errors.Join(report(stdout, opts), trace.Close())
+	if err != nil {
+		fmt.Fprintln(stderr, "fanout:", err)
+		return 1
+	}
+	return 0
+}
+
+// report runs fanOut with each queue size and prints a line for each.
+// opts are the hubs' options.
+func report(stdout io.Writer, opts []hub.Option) error {
+	fmt.Fprintf(stdout, "%-10s %-23s %-12s %-14s %-17s %s\n", "queue", "first writer ran after", "peak length", "reader parked", "lines per writer", "resumes")
 	for _, size := range []int{greensync.Unbounded, burst, 10, 1} {
 		r, err := fanOut(size, opts)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "fanout:", err)
-			os.Exit(1)
+			return err
 		}
 		name := fmt.Sprint(size)
 		if size == greensync.Unbounded {
 			name = "unbounded"
 		}
-		fmt.Printf("%-10s %-23s %-12d %-14d %-17s %d\n",
+		fmt.Fprintf(stdout, "%-10s %-23s %-12d %-14d %-17s %d\n",
 			name, fmt.Sprintf("%d lines", r.beforeFirstWrite), r.peak, r.parkedOnPut, fmt.Sprint(r.perWriter), r.resumes)
 	}
-	if err := trace.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, "fanout:", err)
-		os.Exit(1)
-	}
+	return nil
 }
 
 // result is what one run of fanOut observed.
@@ -119,27 +133,36 @@ func fanOut(size int, opts []hub.Option) (result, error) {
 				}
 			})
 		}
-		greenthread.SpawnN(h, func() { // the reader
+		reader := greenthread.Spawn(h, func() (struct{}, error) {
 			sc := bufio.NewScanner(server)
 			for sc.Scan() {
 				read++
 				if q.Full() {
 					r.parkedOnPut++
 				}
-				q.Put(sc.Text())
+				if err := q.Put(sc.Text()); err != nil {
+					return struct{}{}, err
+				}
 				r.peak = max(r.peak, q.Len())
 			}
+			return struct{}{}, sc.Err()
 		})
-		greenthread.Yield(h) // the writers wait in Get, the reader in Read
+		// The writers wait in Get, the reader in Read.
+		if err := greenthread.Yield(h); err != nil {
+			return err
+		}
 
 		start := h.Stats().Resumes
 		if _, err := io.WriteString(client, strings.Repeat("a line\n", burst)); err != nil {
 			return err
 		}
 		client.Close()
-		done.Wait()
+		if _, err := done.Wait(); err != nil {
+			return err
+		}
 		r.resumes = h.Stats().Resumes - start
-		return nil
+		_, err = reader.Wait() // it has seen EOF
+		return err
 	})
 	return r, err
 }

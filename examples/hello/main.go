@@ -84,11 +84,7 @@ func run(args []string, stderr io.Writer) int {
 		logger.Error("hello: exiting", "err", err)
 		return 1
 	}
-	defer func() {
-		if err := trace.Close(); err != nil {
-			logger.Error("hello: writing the trace", "err", err)
-		}
-	}()
+	defer trace.Close() // on the early returns; Close after Wait reports its error
 	svc.hubOpts = append(traceOpts, hub.WithLogger(svc.log))
 	l, err := service.Launch(svc, *workers, service.Options{
 		Logger:       svc.log,
@@ -101,6 +97,10 @@ func run(args []string, stderr io.Writer) int {
 	}
 	status := l.Wait()
 	svc.shutdown()
+	if err := trace.Close(); err != nil {
+		logger.Error("hello: writing the trace", "err", err)
+		return max(status, 1) // a trace cut short is a failure
+	}
 	return status
 }
 

@@ -122,7 +122,11 @@ func serve(h *hub.Hub, cfg config, log *slog.Logger) error {
 
 	// Serve has returned: no new connections. Let the others finish.
 	log.Info("lineserver: draining", "connections", srv.Active(), "drain", cfg.drain.String())
-	if finished, _ := srv.Wait(cfg.drain); !finished {
+	finished, err := srv.Wait(cfg.drain)
+	if err != nil {
+		return err
+	}
+	if !finished {
 		log.Warn("lineserver: drain period over", "closed", srv.CloseConns())
 	}
 	if err := pool.WaitAll(); err != nil {

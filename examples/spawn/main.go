@@ -31,16 +31,20 @@ func main() {
 	}
 	h := hub.New(opts...)
 	err = h.Run(func() error {
+		greenthread.Current(h).G().SetName("main") // the trace's lanes are named
+
 		// spawn: a green thread with a result to wait for.
 		square := greenthread.Spawn(h, func() (int, error) {
 			fmt.Println("spawn starts, sleeps 20ms")
 			greenthread.Sleep(h, 20*time.Millisecond)
 			return 7 * 7, nil
 		})
+		square.G().SetName("spawn")
 
 		// spawn_n: fire and forget, cheaper. They run in spawn order.
 		for i := 1; i <= 3; i++ {
 			greenthread.SpawnN(h, func() {
+				greenthread.Current(h).G().SetName(fmt.Sprint("spawn_n ", i))
 				fmt.Printf("spawn_n %d runs\n", i)
 			})
 		}
@@ -51,14 +55,17 @@ func main() {
 			fmt.Println("spawn_after 1 fired")
 			return "late", nil
 		})
-		greenthread.SpawnAfter(h, 10*time.Millisecond, func() (string, error) {
+		late.G().SetName("spawn_after 1")
+		later := greenthread.SpawnAfter(h, 10*time.Millisecond, func() (string, error) {
 			fmt.Println("spawn_after 2 fired")
 			return "later", nil
 		})
+		later.G().SetName("spawn_after 2")
 		never := greenthread.SpawnAfter(h, 10*time.Millisecond, func() (string, error) {
 			fmt.Println("this never prints")
 			return "", nil
 		})
+		never.G().SetName("cancelled")
 		never.Cancel()
 
 		// Deferred start: nothing spawned has run yet. sleep(0) lets

@@ -50,10 +50,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return 2
 	}
-	wait, ok := map[string]func(h *hub.Hub){
-		"stdlib":  func(*hub.Hub) { time.Sleep(blocked) },
-		"green":   func(h *hub.Hub) { greenthread.Sleep(h, blocked) },
-		"offload": func(h *hub.Hub) { h.Offload(func() { time.Sleep(blocked) }) },
+	wait, ok := map[string]func(h *hub.Hub) error{
+		"stdlib":  func(*hub.Hub) error { time.Sleep(blocked); return nil },
+		"green":   func(h *hub.Hub) error { return greenthread.Sleep(h, blocked) },
+		"offload": func(h *hub.Hub) error { return h.Offload(func() { time.Sleep(blocked) }) },
 	}[*how]
 	if !ok {
 		fmt.Fprintf(stderr, "stall: -sleep %q: want stdlib, green or offload\n", *how)
@@ -72,24 +72,31 @@ func run(args []string, stdout, stderr io.Writer) int {
 		done := false
 		ticker := greenthread.Spawn(h, func() (struct{}, error) {
 			for last := time.Now(); !done; {
-				greenthread.Sleep(h, tick)
+				if err := greenthread.Sleep(h, tick); err != nil {
+					return struct{}{}, err
+				}
 				longest = max(longest, time.Since(last))
 				last = time.Now()
 			}
 			return struct{}{}, nil
 		})
 		worker := greenthread.Spawn(h, func() (struct{}, error) {
-			greenthread.Sleep(h, 5*tick)
-			wait(h)
-			return struct{}{}, nil
+			if err := greenthread.Sleep(h, 5*tick); err != nil {
+				return struct{}{}, err
+			}
+			return struct{}{}, wait(h)
 		})
 		worker.G().SetName("worker")
 		if _, err := worker.Wait(); err != nil {
 			return err
 		}
-		greenthread.Sleep(h, 5*tick)
+		if err := greenthread.Sleep(h, 5*tick); err != nil {
+			return err
+		}
 		done = true
-		ticker.Wait()
+		if _, err := ticker.Wait(); err != nil {
+			return err
+		}
 		fmt.Fprintf(stdout, "the worker waited %v with -sleep %s; the ticker's longest gap: %v\n",
 			blocked, *how, longest.Round(10*time.Millisecond))
 		return nil

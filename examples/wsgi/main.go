@@ -186,8 +186,9 @@ func run(args []string, stderr io.Writer) int {
 	}
 	h := hub.New(append(traceOpts, hub.WithLogger(logger))...)
 	reg := newRegistry(h, dir, cfg.maxImage, logger)
-	srv := cfg.server(reg.routes(), logger)
+	srv := cfg.server(named(h, reg.routes()), logger)
 	err = h.Run(func() error {
+		greenthread.Current(h).G().SetName("serve") // the trace's lanes are named
 		l, err := netio.Listen(h, "tcp", cfg.addr)
 		if err != nil {
 			return err
@@ -205,6 +206,7 @@ func run(args []string, stderr io.Writer) int {
 		quit := make(chan struct{})
 		defer close(quit)
 		greenthread.SpawnN(h, func() {
+			greenthread.Current(h).G().SetName("signals")
 			go func() {
 				select {
 				case sig := <-sigs:
@@ -228,6 +230,15 @@ func run(args []string, stderr io.Writer) int {
 	}
 	logger.Info("wsgi: shutdown complete")
 	return 0
+}
+
+// named names the green thread of each request's connection after the
+// client ("conn 127.0.0.1:50312"), for the trace's lanes.
+func named(h *hub.Hub, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		greenthread.Current(h).G().SetName("conn " + r.RemoteAddr)
+		next.ServeHTTP(w, r)
+	})
 }
 
 // drain stops srv gracefully, for up to d, then closes what is left. It

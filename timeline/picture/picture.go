@@ -230,17 +230,7 @@ func newLayout(t *timeline.Trace, o Options) (*layout, error) {
 	if o.MaxEvents > 0 {
 		l.cutAtEvent(o.MaxEvents)
 	}
-	for _, tr := range t.Tracks {
-		if !l.active(tr) {
-			continue
-		}
-		if o.MaxLanes > 0 && len(l.lanes) == o.MaxLanes {
-			l.hidden++
-			continue
-		}
-		l.row[tr] = len(l.lanes)
-		l.lanes = append(l.lanes, tr)
-	}
+	l.chooseLanes()
 	if len(l.lanes) == 0 {
 		return nil, ErrEmpty
 	}
@@ -261,6 +251,44 @@ func newLayout(t *timeline.Trace, o Options) (*layout, error) {
 	l.marks, l.hiddenMarks = l.clearMarks(xOf)
 	l.keyRows = int(math.Ceil(float64(keyLine*len(l.keyLines(dataWidth))+4) / float64(laneHeight.Points())))
 	return l, nil
+}
+
+// chooseLanes picks the lanes to draw: the tracks with something in the
+// window, in order, at most MaxLanes of them. Every hub's loop lane is
+// drawn before any green thread's, so that a limit never hides a whole
+// hub; the green threads' lanes fill what is left, in order.
+func (l *layout) chooseLanes() {
+	var active []*timeline.Track
+	loops := 0
+	for _, tr := range l.t.Tracks {
+		if l.active(tr) {
+			active = append(active, tr)
+			if tr.TID == 0 {
+				loops++
+			}
+		}
+	}
+	room := len(active)
+	if l.o.MaxLanes > 0 {
+		room = l.o.MaxLanes
+	}
+	others := max(room-loops, 0)
+	for _, tr := range active {
+		drawn := false
+		switch {
+		case tr.TID == 0 && room > 0:
+			drawn = true
+		case tr.TID != 0 && others > 0:
+			drawn = true
+			others--
+		}
+		if !drawn || len(l.lanes) == room {
+			l.hidden++
+			continue
+		}
+		l.row[tr] = len(l.lanes)
+		l.lanes = append(l.lanes, tr)
+	}
 }
 
 // cutAtEvent moves the end of the window to the n-th event from its
@@ -433,7 +461,11 @@ func (l *layout) plot() *plot.Plot {
 		}[l.unit] + " since the tracer started"
 	}
 	if l.hidden > 0 {
-		p.X.Label.Text += fmt.Sprintf(" (%d more lanes not shown)", l.hidden)
+		lanes := "lanes"
+		if l.hidden == 1 {
+			lanes = "lane"
+		}
+		p.X.Label.Text += fmt.Sprintf(" (%d more %s not shown)", l.hidden, lanes)
 	}
 	return p
 }

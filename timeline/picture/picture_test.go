@@ -128,6 +128,36 @@ func render(t *testing.T, tr *timeline.Trace, o picture.Options) svgDoc {
 	return parseSVG(t, buf.Bytes())
 }
 
+// TestLanesKeepEveryHub: a lane limit hides green threads before it hides
+// a hub: each hub's loop lane is drawn, and the labels name the hubs.
+func TestLanesKeepEveryHub(t *testing.T) {
+	twoHubs := readTrace(t, tracetest.Object(
+		`{"ph":"M","name":"process_name","pid":1,"args":{"name":"hub 1"}}`,
+		`{"ph":"M","name":"process_name","pid":2,"args":{"name":"hub 2"}}`,
+		tracetest.Run(5, 0, 1), tracetest.Run(6, 1, 1), tracetest.Run(7, 2, 1),
+		`{"ph":"X","cat":"run","name":"g9","pid":2,"tid":9,"ts":0,"dur":1}`,
+		tracetest.Phase("poll", 3, 1, `{"timeout":"forever","events":1}`),
+		`{"ph":"X","cat":"loop","name":"poll","pid":2,"tid":0,"ts":3,"dur":1,"args":{"timeout":"forever","events":1}}`,
+	))
+	lanes, hidden, err := picture.Lanes(twoHubs, picture.Options{MaxLanes: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range lanes {
+		got = append(got, fmt.Sprintf("%d/%s", l.PID, l.Name))
+	}
+	if want := []string{"1/hub", "1/g5", "2/hub"}; !slices.Equal(got, want) || hidden != 3 {
+		t.Errorf("Lanes = %q, %d hidden; want %q, 3 hidden", got, hidden, want)
+	}
+	doc := render(t, twoHubs, picture.Options{MaxLanes: 3})
+	for _, label := range []string{"hub 1", "hub 1 · g5", "hub 2"} {
+		if !doc.has(label) {
+			t.Errorf("no lane label %q in %q", label, doc.texts)
+		}
+	}
+}
+
 func TestLanes(t *testing.T) {
 	greenlet := readTrace(t, tracetest.Object(tracetest.GreenletEvents...))
 	tests := []struct {
@@ -199,7 +229,7 @@ func TestPicture(t *testing.T) {
 		input:  greenlet,
 		o:      picture.Options{MaxLanes: 3},
 		arrows: 4, runs: 4,
-		texts:  []string{"hub", "main", "gr1", "µs since the tracer started (1 more lanes not shown)"},
+		texts:  []string{"hub", "main", "gr1", "µs since the tracer started (1 more lane not shown)"},
 		absent: []string{"gr2"},
 	}, {
 		name:   "greenlet, a window cuts the runs",

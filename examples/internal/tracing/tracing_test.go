@@ -2,11 +2,13 @@ package tracing
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/greenhub/greenhub/hub"
@@ -16,44 +18,75 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(envChild) != "" { // TestWorkerPath's worker process
-		tr := Register(flag.NewFlagSet("child", flag.ExitOnError))
-		tr.path = "run.json"
-		fmt.Print(tr.Path(3))
+	if dir := os.Getenv(envChild); dir != "" { // TestWorkerFiles's worker process
+		if err := traceWorker(dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 		os.Exit(0)
 	}
 	goleak.VerifyTestMain(m)
 }
 
+// envChild names the directory TestWorkerFiles's worker process traces into.
 const envChild = "TRACING_TEST_CHILD"
 
-// A worker process of a ProcessLauncher writes FILE.w<index>.
-func TestWorkerPath(t *testing.T) {
+// traceWorker is a worker process of -workers 3: it traces a hub into dir
+// with both flags.
+func traceWorker(dir string) error {
+	fs := flag.NewFlagSet("child", flag.ContinueOnError)
+	tr := Register(fs)
+	if err := fs.Parse([]string{"-trace", filepath.Join(dir, "run.json"), "-exectrace", filepath.Join(dir, "run.trace")}); err != nil {
+		return err
+	}
+	opts, err := tr.Start(3)
+	if err != nil {
+		return err
+	}
+	err = hub.New(opts...).Run(func() error { return nil })
+	return errors.Join(err, tr.Close())
+}
+
+// A worker process of a ProcessLauncher writes FILE.w<index>, for both
+// flags.
+func TestWorkerFiles(t *testing.T) {
+	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), envChild+"=1",
+	cmd.Env = append(os.Environ(), envChild+"="+dir,
 		service.EnvWorker+"=2", service.EnvService+"=0", service.EnvFiles+"=0")
-	out, err := cmd.Output()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := string(out); got != "run.json.w2" {
-		t.Errorf("worker 2 traces to %q, want run.json.w2", got)
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	if want := []string{"run.json.w2", "run.trace.w2"}; !slices.Equal(got, want) {
+		t.Errorf("worker 2 wrote %q, want %q", got, want)
 	}
 }
 
-// -trace FILE gives options that trace every hub into FILE; without it,
+// -trace FILE gives options that trace every hub into FILE, -exectrace
+// FILE an execution trace with the green threads as tasks; without them,
 // none and no file.
 func TestTrace(t *testing.T) {
 	dir := t.TempDir()
 	tests := []struct {
-		name    string
-		args    []string
-		workers int
-		want    string // the file written, "" for none
+		name       string
+		args       []string
+		workers    int
+		chromeFile string // the Chrome trace written, "" for none
+		execFile   string // the execution trace written, "" for none
 	}{
-		{"off", nil, 1, ""},
-		{"on", []string{"-trace", filepath.Join(dir, "run.json")}, 1, "run.json"},
-		{"parent of workers", []string{"-trace", filepath.Join(dir, "parent.json")}, 2, ""},
+		{"off", nil, 1, "", ""},
+		{"chrome", []string{"-trace", filepath.Join(dir, "run.json")}, 1, "run.json", ""},
+		{"exec", []string{"-exectrace", filepath.Join(dir, "run.trace")}, 1, "", "run.trace"},
+		{"both", []string{"-trace", filepath.Join(dir, "both.json"), "-exectrace", filepath.Join(dir, "both.trace")}, 1, "both.json", "both.trace"},
+		{"parent of workers", []string{"-trace", filepath.Join(dir, "parent.json"), "-exectrace", filepath.Join(dir, "parent.trace")}, 2, "", ""},
 	}
 	written := func() []string {
 		files, _ := filepath.Glob(filepath.Join(dir, "*"))
@@ -71,7 +104,7 @@ func TestTrace(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if (len(opts) > 0) != (tt.want != "") {
+			if (len(opts) > 0) != (tt.chromeFile != "" || tt.execFile != "") {
 				t.Errorf("%d options", len(opts))
 			}
 			g := hub.NewGroup(2, opts...)
@@ -81,27 +114,51 @@ func TestTrace(t *testing.T) {
 			if err := tr.Close(); err != nil {
 				t.Fatal(err)
 			}
-			if tt.want == "" {
-				if files := written(); len(files) != before {
-					t.Errorf("files written: %v", files)
-				}
-				return
+			if files := written(); len(files) != before+len(slices.DeleteFunc([]string{tt.chromeFile, tt.execFile}, func(f string) bool { return f == "" })) {
+				t.Errorf("files written: %v", files)
 			}
-			data, err := os.ReadFile(filepath.Join(dir, tt.want))
-			if err != nil {
-				t.Fatal(err)
+			if tt.chromeFile != "" {
+				checkChrome(t, filepath.Join(dir, tt.chromeFile))
 			}
-			trace, err := timeline.Read(bytes.NewReader(data))
-			if err != nil {
-				t.Fatal(err)
-			}
-			hubs := map[int]bool{}
-			for _, track := range trace.Tracks {
-				hubs[track.PID] = true
-			}
-			if len(hubs) != 2 {
-				t.Errorf("hubs in the trace: %v, want 2", hubs)
+			if tt.execFile != "" {
+				checkExec(t, filepath.Join(dir, tt.execFile))
 			}
 		})
+	}
+}
+
+// checkChrome checks that file is a Chrome trace of two hubs.
+func checkChrome(t *testing.T, file string) {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trace, err := timeline.Read(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hubs := map[int]bool{}
+	for _, track := range trace.Tracks {
+		hubs[track.PID] = true
+	}
+	if len(hubs) != 2 {
+		t.Errorf("hubs in the trace: %v, want 2", hubs)
+	}
+}
+
+// checkExec checks that file is a Go execution trace with the green
+// threads' tasks in it.
+func checkExec(t *testing.T, file string) {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(data, []byte("go 1.")) {
+		t.Errorf("%s starts with %q, not a Go execution trace's header", file, data[:min(len(data), 16)])
+	}
+	if !bytes.Contains(data, []byte("greenhub.G")) {
+		t.Errorf("%s (%d bytes) has no task of type greenhub.G", file, len(data))
 	}
 }
