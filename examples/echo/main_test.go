@@ -5,15 +5,18 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/greenhub/greenhub/examples/internal/logsink"
+	"github.com/greenhub/greenhub/timeline"
 	"go.uber.org/goleak"
 )
 
@@ -47,11 +50,16 @@ func TestEchoProgram(t *testing.T) {
 		// wantServed is the per-hub count of connections served, when it
 		// is deterministic (handoff deals them in turn).
 		wantServed string
+		// traced runs with -trace and -exectrace and checks the traces:
+		// the green threads' lanes are named.
+		traced bool
 	}{
 		{name: "one hub", args: []string{"-pool", "2", "-drain", "300ms"}, listening: 1, third: true,
 			wantLogs: append([]string{"pool=2 hubs=1", "graceful=true", "connections=2 drain=300ms"}, drained...), wantServed: "[2]"},
 		{name: "2 hubs", args: []string{"-hubs", "2", "-drain", "300ms"}, listening: 1,
 			wantLogs: append([]string{"hubs=2 spread=reuseport"}, drained...)},
+		{name: "traced", args: []string{"-drain", "300ms"}, listening: 1, traced: true,
+			wantLogs: drained},
 		// With -pool 1 per hub, the third client waits in the backlog
 		// while hub 0 waits for a free slot.
 		{name: "2 hubs handoff", args: []string{"-hubs", "2", "-spread", "handoff", "-pool", "1", "-drain", "300ms"}, listening: 1, third: true,
@@ -68,7 +76,13 @@ func TestEchoProgram(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0"}, tt.args...)...)
+			args := append([]string{"-addr", "127.0.0.1:0"}, tt.args...)
+			dir := t.TempDir()
+			chromeFile, execFile := filepath.Join(dir, "echo.json"), filepath.Join(dir, "echo.trace")
+			if tt.traced {
+				args = append(args, "-trace", chromeFile, "-exectrace", execFile)
+			}
+			cmd := exec.Command(bin, args...)
 			stderr, err := cmd.StderrPipe()
 			if err != nil {
 				t.Fatal(err)
@@ -152,7 +166,42 @@ func TestEchoProgram(t *testing.T) {
 					t.Errorf("connection still open after shutdown")
 				}
 			}
+			if tt.traced {
+				checkTraces(t, chromeFile, execFile)
+			}
 		})
+	}
+}
+
+// checkTraces checks the traces of a run with two connections and SIGTERM:
+// the Chrome trace names the green threads' lanes, and the execution
+// trace is one.
+func checkTraces(t *testing.T, chromeFile, execFile string) {
+	t.Helper()
+	f, err := os.Open(chromeFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tr, err := timeline.Read(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lanes []string
+	for _, track := range tr.Tracks {
+		lanes = append(lanes, track.Name)
+	}
+	for _, want := range []string{"hub", "launcher", "signals", "accept", "wait services", "conn 1", "conn 2", "stop service 0", "drain bound"} {
+		if !slices.Contains(lanes, want) {
+			t.Errorf("no lane %q in %q", want, lanes)
+		}
+	}
+	data, err := os.ReadFile(execFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(data, []byte("go 1.")) {
+		t.Errorf("%s starts with %q, not a Go execution trace's header", execFile, data[:min(len(data), 16)])
 	}
 }
 
