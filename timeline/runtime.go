@@ -146,6 +146,7 @@ func (r *Runtime) Exit(g *hub.G, err error) {
 	if err != nil {
 		how = err.Error()
 	}
+	trace.Log(t.ctx, "name", g.String()) // as named by now: names are often set after the spawn
 	trace.Log(t.ctx, "exit", how)
 	t.task.End()
 	r.mu.Lock()
