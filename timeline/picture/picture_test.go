@@ -17,6 +17,7 @@ import (
 	"github.com/greenhub/greenhub/timeline"
 	"github.com/greenhub/greenhub/timeline/internal/tracetest"
 	"github.com/greenhub/greenhub/timeline/picture"
+	"gonum.org/v1/plot/vg"
 )
 
 // The fills of the picture's arrow heads and run bars (vgsvg writes
@@ -519,4 +520,38 @@ func ExampleSVG() {
 	// ping → g1
 	// g1 → hub
 	// true
+}
+
+// Plot and Size hand the picture over as a gonum plot, to be drawn at the
+// size it was laid out for in any format gonum knows, or combined with
+// other plots.
+func ExamplePlot() {
+	t, err := timeline.Read(strings.NewReader(tracetest.Object(tracetest.GreenletEvents...)))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	o := picture.Options{Order: true, Title: "greenlet"}
+	p, err := picture.Plot(t, o)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	width, height, err := picture.Size(t, o)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	w, err := p.WriterTo(width, height, "png")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var png bytes.Buffer
+	if _, err := w.WriteTo(&png); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(float64(width/vg.Inch), "inches wide;", bytes.HasPrefix(png.Bytes(), []byte("\x89PNG")))
+	// Output: 8 inches wide; true
 }
