@@ -16,6 +16,7 @@ import (
 	"github.com/greenhub/greenhub/hub"
 	"github.com/greenhub/greenhub/internal/hubtest"
 	"github.com/greenhub/greenhub/timeline"
+	"github.com/greenhub/greenhub/timeline/internal/tracetest"
 	"golang.org/x/sys/unix"
 )
 
@@ -245,41 +246,11 @@ func traceHub(t *testing.T, main func(h *hub.Hub) error, opts ...hub.Option) []b
 	return buf.Bytes()
 }
 
-// greenletProgram is greenlet's 12/56/34 program, with its greenlets named.
-func greenletProgram(out *strings.Builder) func(h *hub.Hub) error {
-	return func(h *hub.Hub) error {
-		greenthread.Current(h).G().SetName("main")
-		var gr1, gr2 greenthread.Greenlet
-		gr1, err := greenthread.NewGreenlet(h, func(any) (any, error) {
-			fmt.Fprint(out, "12 ")
-			gr2.Switch(nil)
-			fmt.Fprint(out, "34 ")
-			return nil, nil
-		}, greenthread.Greenlet{})
-		if err != nil {
-			return err
-		}
-		gr2, err = greenthread.NewGreenlet(h, func(any) (any, error) {
-			fmt.Fprint(out, "56 ")
-			gr1.Switch(nil)
-			fmt.Fprint(out, "78 ")
-			return nil, nil
-		}, greenthread.Greenlet{})
-		if err != nil {
-			return err
-		}
-		gr1.G().SetName("gr1")
-		gr2.G().SetName("gr2")
-		_, err = gr1.Switch(nil)
-		return err
-	}
-}
-
 // The greenlet program's trace shows the dance: main, gr1, gr2, gr1, main,
 // then the hub unwinds gr2 at the end of the run.
 func TestChromeGreenlet(t *testing.T) {
 	var out strings.Builder
-	events := parseTrace(t, traceHub(t, greenletProgram(&out)))
+	events := parseTrace(t, traceHub(t, tracetest.Greenlet(&out)))
 	if out.String() != "12 56 34 " {
 		t.Errorf("printed %q", out.String())
 	}
@@ -454,7 +425,7 @@ func TestChromeWriteError(t *testing.T) {
 				return err
 			}
 		}
-		return greenletProgram(&out)(h)
+		return tracetest.Greenlet(&out)(h)
 	}, hub.WithTracer(c))
 	if err := c.Close(); !errors.Is(err, errDiskFull) {
 		t.Errorf("Close = %v, want %v", err, errDiskFull)

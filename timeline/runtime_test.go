@@ -11,13 +11,14 @@ import (
 	"github.com/greenhub/greenhub/hub"
 	"github.com/greenhub/greenhub/internal/hubtest"
 	"github.com/greenhub/greenhub/timeline"
+	"github.com/greenhub/greenhub/timeline/internal/tracetest"
 )
 
 // sleepers is the greenlet program plus green threads that sleep: blocks,
 // wake-ups, timers.
 func sleepers(h *hub.Hub) error {
 	var out strings.Builder
-	if err := greenletProgram(&out)(h); err != nil {
+	if err := tracetest.Greenlet(&out)(h); err != nil {
 		return err
 	}
 	for range 3 {

@@ -392,41 +392,16 @@ func TestGreenletEndToEnd(t *testing.T) {
 	var trace bytes.Buffer
 	c := timeline.NewChrome(&trace)
 	h := hub.New(hub.WithTracer(c))
-	var printed []int
-	err := hubtest.Run(t, h, func() error {
-		greenthread.Current(h).G().SetName("main")
-		var gr1, gr2 greenthread.Greenlet
-		gr1, err := greenthread.NewGreenlet(h, func(any) (any, error) {
-			printed = append(printed, 12)
-			gr2.Switch(nil)
-			printed = append(printed, 34)
-			return nil, nil
-		}, greenthread.Greenlet{})
-		if err != nil {
-			return err
-		}
-		gr2, err = greenthread.NewGreenlet(h, func(any) (any, error) {
-			printed = append(printed, 56)
-			gr1.Switch(nil)
-			printed = append(printed, 78)
-			return nil, nil
-		}, greenthread.Greenlet{})
-		if err != nil {
-			return err
-		}
-		gr1.G().SetName("gr1")
-		gr2.G().SetName("gr2")
-		_, err = gr1.Switch(nil)
-		return err
-	})
+	var printed strings.Builder
+	err := hubtest.Run(t, h, func() error { return tracetest.Greenlet(&printed)(h) })
 	if cerr := c.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(printed, []int{12, 56, 34}) {
-		t.Fatalf("printed %v", printed)
+	if printed.String() != "12 56 34 " {
+		t.Fatalf("printed %q", printed.String())
 	}
 
 	tr, err := timeline.Read(&trace)

@@ -5,8 +5,11 @@ package tracetest
 
 import (
 	"fmt"
+	"io"
 	"strings"
 
+	"github.com/greenhub/greenhub/greenthread"
+	"github.com/greenhub/greenhub/hub"
 	"github.com/greenhub/greenhub/timeline"
 )
 
@@ -81,4 +84,35 @@ func Names(tr *timeline.Trace) []string {
 		out = append(out, t.Name)
 	}
 	return out
+}
+
+// Greenlet is greenlet's 12/56/34 program as a hub's main, writing "12 56 34 "
+// to out, with its green threads named main, gr1 and gr2.
+func Greenlet(out io.Writer) func(h *hub.Hub) error {
+	return func(h *hub.Hub) error {
+		greenthread.Current(h).G().SetName("main")
+		var gr1, gr2 greenthread.Greenlet
+		gr1, err := greenthread.NewGreenlet(h, func(any) (any, error) {
+			fmt.Fprint(out, "12 ")
+			gr2.Switch(nil)
+			fmt.Fprint(out, "34 ")
+			return nil, nil
+		}, greenthread.Greenlet{})
+		if err != nil {
+			return err
+		}
+		gr2, err = greenthread.NewGreenlet(h, func(any) (any, error) {
+			fmt.Fprint(out, "56 ")
+			gr1.Switch(nil)
+			fmt.Fprint(out, "78 ")
+			return nil, nil
+		}, greenthread.Greenlet{})
+		if err != nil {
+			return err
+		}
+		gr1.G().SetName("gr1")
+		gr2.G().SetName("gr2")
+		_, err = gr1.Switch(nil)
+		return err
+	}
 }
