@@ -2,8 +2,6 @@ package bench
 
 import (
 	"io"
-	"iter"
-	"runtime"
 	"testing"
 
 	"github.com/greenhub/greenhub/hub"
@@ -19,20 +17,7 @@ import (
 // same run. Read off/raw-pull for the hub's own cost, nop/off and
 // runtime-idle/off for what an idle tracer costs, chrome/off for tracing.
 func BenchmarkTracer(b *testing.B) {
-	b.Run("raw-pull", func(b *testing.B) {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		next, stop := iter.Pull(func(yield func(struct{}) bool) {
-			for yield(struct{}{}) {
-			}
-		})
-		defer stop()
-		b.ReportAllocs()
-		b.ResetTimer()
-		for range b.N {
-			next()
-		}
-	})
+	b.Run("raw-pull", BenchmarkRawPullRoundTrip)
 	for _, tc := range []struct {
 		name   string
 		tracer func() (hub.Tracer, func() error)

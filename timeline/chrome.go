@@ -189,10 +189,30 @@ func (c *Chrome) trackG(g *hub.G) *hubTrack {
 	return ht
 }
 
-// loopTrack returns the state of the hub whose thread calls, nil if none.
-// The caller holds c.mu.
-func (c *Chrome) loopTrack(h *hub.Hub) *hubTrack {
-	if h == nil {
+// lock takes c.mu for a hook and reports whether the trace is still
+// open; when it is not, it has let go of the lock again.
+func (c *Chrome) lock() bool {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return false
+	}
+	return true
+}
+
+// unlock ends a hook: it hands the chunk over if the hook filled it, and
+// lets go of c.mu.
+func (c *Chrome) unlock() {
+	c.put()
+	c.mu.Unlock()
+}
+
+// lockLoop is lock for the loop's hooks: it returns the state of the hub
+// whose thread calls, holding c.mu, or nil, not holding it, when the
+// trace is closed or the caller is on no hub's thread.
+func (c *Chrome) lockLoop() *hubTrack {
+	h := hub.CallerHub()
+	if h == nil || !c.lock() {
 		return nil
 	}
 	return c.track(h)
@@ -301,25 +321,22 @@ func (c *Chrome) endRun(b []byte, ht *hubTrack, now time.Duration) []byte {
 // Spawn writes the new G's track and a spawn instant.
 func (c *Chrome) Spawn(g *hub.G) {
 	now := c.now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
+	if !c.lock() {
 		return
 	}
+	defer c.unlock()
 	ht := c.trackG(g)
 	c.buf = append(c.instant(c.buf, "spawn", ht.pid, g.ID(), now), '}')
-	c.put()
 }
 
 // Switch ends from's run span and begins to's, with a switch instant on
 // from's track and an arrow from there to to's.
 func (c *Chrome) Switch(from, to *hub.G) {
 	now := c.now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
+	if !c.lock() {
 		return
 	}
+	defer c.unlock()
 	ht := c.track(from.Hub())
 	if from.ID() != 0 && !from.Dead() {
 		c.trackG(from) // renamed while it ran: the span has the new name
@@ -346,7 +363,6 @@ func (c *Chrome) Switch(from, to *hub.G) {
 	if to.ID() != 0 {
 		ht.running, ht.runStart = to, now
 	}
-	c.put()
 }
 
 // Resume begins g's run span again if a loop phase ended it: g parked or
@@ -354,25 +370,22 @@ func (c *Chrome) Switch(from, to *hub.G) {
 // switch to g begins its span at the switch.)
 func (c *Chrome) Resume(g *hub.G) {
 	now := c.now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
+	if !c.lock() {
 		return
 	}
+	defer c.unlock()
 	if ht := c.trackG(g); ht.running == nil {
 		ht.running, ht.runStart = g, now
-		c.put()
 	}
 }
 
 // Block writes a block instant with the reason.
 func (c *Chrome) Block(g *hub.G, on hub.Reason) {
 	now := c.now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
+	if !c.lock() {
 		return
 	}
+	defer c.unlock()
 	ht := c.trackG(g)
 	b := c.instant(c.buf, "block", ht.pid, g.ID(), now)
 	b = append(b, `,"args":{"reason":`...)
@@ -384,20 +397,17 @@ func (c *Chrome) Block(g *hub.G, on hub.Reason) {
 		b = append(b, '"')
 	}
 	c.buf = append(b, `}}`...)
-	c.put()
 }
 
 // Wake writes a wake instant.
 func (c *Chrome) Wake(g *hub.G) {
 	now := c.now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
+	if !c.lock() {
 		return
 	}
+	defer c.unlock()
 	ht := c.trackG(g)
 	c.buf = append(c.instant(c.buf, "wake", ht.pid, g.ID(), now), '}')
-	c.put()
 }
 
 // Exit writes an exit instant, with the error if g failed. g's run span
@@ -405,11 +415,10 @@ func (c *Chrome) Wake(g *hub.G) {
 // switch's arrow leaves from inside it.
 func (c *Chrome) Exit(g *hub.G, err error) {
 	now := c.now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
+	if !c.lock() {
 		return
 	}
+	defer c.unlock()
 	ht := c.trackG(g)
 	b := c.instant(c.buf, "exit", ht.pid, g.ID(), now)
 	if err != nil {
@@ -419,7 +428,6 @@ func (c *Chrome) Exit(g *hub.G, err error) {
 	}
 	c.buf = append(b, '}')
 	delete(ht.names, g.ID())
-	c.put()
 }
 
 // PhaseBegin notes when a phase of the calling hub's loop began. A G
@@ -427,13 +435,14 @@ func (c *Chrome) Exit(g *hub.G, err error) {
 // phases run on its stack: its span ends here.
 func (c *Chrome) PhaseBegin(p hub.Phase) {
 	now := c.now()
-	h := hub.CallerHub()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if ht := c.loopTrack(h); ht != nil && !c.closed && int(p) < len(ht.phaseStart) {
+	ht := c.lockLoop()
+	if ht == nil {
+		return
+	}
+	defer c.unlock()
+	if int(p) < len(ht.phaseStart) {
 		c.buf = c.endRun(c.buf, ht, now)
 		ht.phaseStart[p] = now
-		c.put()
 	}
 }
 
@@ -443,11 +452,12 @@ var phaseArgs = [...]string{hub.PhaseTimers: "fired", hub.PhaseBatch: "resumed",
 // PhaseEnd writes the phase as a span on the hub's track.
 func (c *Chrome) PhaseEnd(p hub.Phase, n int) {
 	now := c.now()
-	h := hub.CallerHub()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ht := c.loopTrack(h)
-	if ht == nil || c.closed || int(p) >= len(ht.phaseStart) {
+	ht := c.lockLoop()
+	if ht == nil {
+		return
+	}
+	defer c.unlock()
+	if int(p) >= len(ht.phaseStart) {
 		return
 	}
 	start := ht.phaseStart[p]
@@ -459,33 +469,29 @@ func (c *Chrome) PhaseEnd(p hub.Phase, n int) {
 	b = append(b, `":`...)
 	b = strconv.AppendInt(b, int64(n), 10)
 	c.buf = append(b, `}}`...)
-	c.put()
 }
 
 // PollBegin notes when the calling hub's poll began, and its timeout.
 func (c *Chrome) PollBegin(timeout time.Duration) {
 	now := c.now()
-	h := hub.CallerHub()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if ht := c.loopTrack(h); ht != nil && !c.closed {
-		c.buf = c.endRun(c.buf, ht, now) // as in PhaseBegin
-		ht.pollStart, ht.pollTimeout = now, timeout
-		c.put()
+	ht := c.lockLoop()
+	if ht == nil {
+		return
 	}
+	defer c.unlock()
+	c.buf = c.endRun(c.buf, ht, now) // as in PhaseBegin
+	ht.pollStart, ht.pollTimeout = now, timeout
 }
 
 // PollEnd writes the poll as a span on the hub's track, with its timeout
 // and the events it returned.
 func (c *Chrome) PollEnd(events int) {
 	now := c.now()
-	h := hub.CallerHub()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ht := c.loopTrack(h)
-	if ht == nil || c.closed {
+	ht := c.lockLoop()
+	if ht == nil {
 		return
 	}
+	defer c.unlock()
 	b := c.event(c.buf, "X", "loop", "poll", ht.pid, 0, ht.pollStart)
 	b = append(b, `,"dur":`...)
 	b = appendMicros(b, now-ht.pollStart)
@@ -498,7 +504,6 @@ func (c *Chrome) PollEnd(events int) {
 	b = append(b, `","events":`...)
 	b = strconv.AppendInt(b, int64(events), 10)
 	c.buf = append(b, `}}`...)
-	c.put()
 }
 
 // TimerFire does nothing: the timers phase counts the timers.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -127,14 +128,15 @@ func serveOnHub(h *hub.Hub, cfg ServeConfig, x *handler, i, n int) error {
 	down := &downstream{dial: func() (net.Conn, error) { return netio.Dial(h, "tcp", cfg.Downstream) }}
 	defer down.close()
 	pool := greenpool.New(h, cfg.Pool)
-	// name names the running green thread's track in a trace; untraced
-	// runs skip it, for it costs an allocation per message.
-	name := func(format string, args ...any) {
+	// name names the running green thread's track in a trace, "role n";
+	// untraced runs skip it (and box nothing), for a name costs an
+	// allocation per message.
+	name := func(role string, n int) {
 		if cfg.Trace != "" {
-			greenthread.Current(h).G().SetName(fmt.Sprintf(format, args...))
+			greenthread.Current(h).G().SetName(role + " " + strconv.Itoa(n))
 		}
 	}
-	name("main %d", i)
+	name("main", i)
 	handlers := 0 // spawned on this hub; its green threads alone touch it
 	var readers []*greenthread.Thread[struct{}]
 	for conn := i; conn < cfg.Conns; conn += n {
@@ -151,12 +153,12 @@ func serveOnHub(h *hub.Hub, cfg ServeConfig, x *handler, i, n int) error {
 			return err
 		}
 		readers = append(readers, greenthread.Spawn(h, func() (struct{}, error) {
-			name("reader %d", conn)
+			name("reader", conn)
 			return struct{}{}, readRequests(c, func(f Frame) error {
 				handlers++
 				nth := handlers
 				return pool.SpawnN(func() {
-					name("handler %d", nth)
+					name("handler", nth)
 					x.handle(f, down, reply)
 				})
 			})

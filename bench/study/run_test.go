@@ -75,12 +75,7 @@ func TestTraceHubCells(t *testing.T) {
 		}
 	}
 	p := cfg.Sweeps[0].Points[0]
-	f, err := os.Open(filepath.Join(dir, TraceFile(Hubs, p, 1)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	tr, err := timeline.Read(f)
+	tr, err := timeline.ReadFile(filepath.Join(dir, TraceFile(Hubs, p, 1)))
 	if err != nil {
 		t.Fatal(err)
 	}

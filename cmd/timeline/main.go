@@ -90,12 +90,7 @@ func draw(args []string, stderr io.Writer) error {
 	}
 	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(*out)), ".")
 
-	f, err := os.Open(in)
-	if err != nil {
-		return err
-	}
-	t, err := timeline.Read(f)
-	f.Close()
+	t, err := timeline.ReadFile(in)
 	if err != nil {
 		return err
 	}

@@ -178,12 +178,7 @@ func TestEchoProgram(t *testing.T) {
 // trace is one.
 func checkTraces(t *testing.T, chromeFile, execFile string) {
 	t.Helper()
-	f, err := os.Open(chromeFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	tr, err := timeline.Read(f)
+	tr, err := timeline.ReadFile(chromeFile)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -174,12 +174,7 @@ func TestTraceFlag(t *testing.T) {
 	if code := exitStatus(t, exit, log); code != 0 {
 		t.Fatalf("exit status %d\n%s", code, log)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	tr, err := timeline.Read(f)
+	tr, err := timeline.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

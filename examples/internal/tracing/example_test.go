@@ -47,12 +47,7 @@ func ExampleRegister() {
 		log.Fatal(err)
 	}
 
-	f, err := os.Open(file)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer f.Close()
-	recorded, err := timeline.Read(f)
+	recorded, err := timeline.ReadFile(file)
 	if err != nil {
 		log.Fatal(err)
 	}
